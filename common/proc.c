@@ -1,0 +1,312 @@
+/* proc.c: fork-based processes and the registry that makes "leave nothing
+ * behind" possible. */
+#define _GNU_SOURCE
+#include "proc.h"
+
+#include "checked.h"
+#include "log.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The registry: pids started and not yet reaped.  A fixed array keeps it
+ * usable from the watchdog thread without allocation; 4096 live children is
+ * far beyond what any lab starts. */
+enum { REGISTRY_CAPACITY = 4096 };
+/* Error-checking, so that a thread that already holds it (die_at() called
+ * while reaping) gets EDEADLK instead of deadlocking on itself. */
+static pthread_mutex_t registry_mutex = PTHREAD_ERRORCHECK_MUTEX_INITIALIZER_NP;
+static pid_t registry[REGISTRY_CAPACITY];
+static int registry_count;
+
+static void registry_remove_locked(pid_t pid)
+{
+    for (int i = 0; i < registry_count; i++) {
+        if (registry[i] == pid) {
+            registry[i] = registry[--registry_count];
+            return;
+        }
+    }
+}
+
+static int exitcode_from_status(int status)
+{
+    if (WIFSIGNALED(status))
+        return -WTERMSIG(status);
+    return WEXITSTATUS(status);
+}
+
+/* The registry belongs to the process that filled it.  A child inherits a
+ * copy listing its siblings (and a mutex possibly locked by a parent thread
+ * that does not exist here): it must never use that copy.  Rather than reset
+ * it in every child -- each page a child writes costs a copy-on-write fault,
+ * about 13 us on a small VM, paid before the child's work starts -- a child
+ * resets it only when it first uses it itself. */
+static pid_t registry_owner;
+
+static void registry_lock(void)
+{
+    pid_t self = getpid();
+    if (registry_owner != self) {
+        if (registry_owner != 0) { /* an inherited copy: start afresh */
+            pthread_mutexattr_t attributes;
+            pthread_mutexattr_init(&attributes);
+            pthread_mutexattr_settype(&attributes, PTHREAD_MUTEX_ERRORCHECK);
+            pthread_mutex_init(&registry_mutex, &attributes);
+            pthread_mutexattr_destroy(&attributes);
+            registry_count = 0;
+        }
+        registry_owner = self;
+    }
+    CHECK_PT(pthread_mutex_lock(&registry_mutex));
+}
+
+static void registry_unlock(void)
+{
+    CHECK_PT(pthread_mutex_unlock(&registry_mutex));
+}
+
+static void child_setup(const char *name, pid_t parent)
+{
+    /* If the parent dies, even by SIGKILL, the kernel kills us too.  The
+     * getppid() check closes the race where it died before prctl(). */
+    CHECK(prctl(PR_SET_PDEATHSIG, SIGKILL));
+    if (getppid() != parent)
+        _exit(EXIT_SYSTEM);
+    log_set_name(name);
+
+    /* The parent's watchdog blocked SIGINT/SIGTERM/SIGHUP in every thread to
+     * receive them synchronously.  Give the child the default behaviour back,
+     * except SIGINT: the terminal sends Ctrl+C to the whole process group,
+     * and the parent alone decides what happens then (it kills us). */
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    CHECK_PT(pthread_sigmask(SIG_SETMASK, &mask, NULL));
+}
+
+void proc_start(struct proc *process, const char *name, proc_main_fn main,
+                void *arg)
+{
+    memset(process, 0, sizeof *process);
+    snprintf(process->name, sizeof process->name, "%s", name);
+
+    /* Anything still buffered would be printed once by each process. */
+    fflush(stdout);
+    fflush(stderr);
+
+    pid_t parent = getpid();
+    /* Hold the registry across fork() so the watchdog never sees a child
+     * that exists but is not yet recorded. */
+    registry_lock();
+    pid_t pid = fork();
+    if (pid == 0) {
+        child_setup(process->name, parent);
+        int status = main(arg);
+        fflush(stdout);
+        fflush(stderr);
+        _exit(status & 0xff);
+    }
+    if (pid == -1) {
+        int saved = errno;
+        pthread_mutex_unlock(&registry_mutex);
+        die_at(__FILE__, __LINE__, "fork()", saved);
+    }
+    if (registry_count == REGISTRY_CAPACITY) {
+        pthread_mutex_unlock(&registry_mutex);
+        die_at(__FILE__, __LINE__, "proc_start: registry full", EAGAIN);
+    }
+    registry[registry_count++] = pid;
+    registry_unlock();
+    process->pid = pid;
+}
+
+/* waitpid/waitid said ECHILD: our child is gone.  The only legitimate way
+ * is that the watchdog (or Ctrl+C) is tearing the run down and reaped it; it
+ * holds the registry until the process exits, so blocking on the registry
+ * parks this thread quietly instead of reporting a false error.  If nobody is
+ * tearing down, the lock is free and the failure is real. */
+static _Noreturn void lost_child(const char *file, int line, const char *what)
+{
+    registry_lock();
+    registry_unlock();
+    die_at(file, line, what, ECHILD);
+}
+
+/* Reap a child known to have ended.  The order matters: a child that has
+ * ended but is not reaped is a zombie and keeps its pid, so we first take it
+ * out of the registry (the watchdog may still signal it harmlessly until
+ * then) and only then let the pid go. */
+static void reap(struct proc *process)
+{
+    int status = 0;
+    registry_lock();
+    registry_remove_locked(process->pid);
+    pid_t got;
+    do
+        got = waitpid(process->pid, &status, 0);
+    while (got == -1 && errno == EINTR);
+    int saved = errno;
+    registry_unlock();
+    if (got == -1 && saved == ECHILD)
+        lost_child(__FILE__, __LINE__, "waitpid()");
+    if (got == -1)
+        die_at(__FILE__, __LINE__, "waitpid()", saved);
+    process->exitcode = exitcode_from_status(status);
+    process->joined = true;
+}
+
+/* Has the child ended?  waitid(WNOWAIT) looks without reaping. */
+static bool has_ended(pid_t pid, bool block)
+{
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    int flags = WEXITED | WNOWAIT | (block ? 0 : WNOHANG);
+    int rc;
+    do
+        rc = waitid(P_PID, (id_t)pid, &info, flags);
+    while (rc == -1 && errno == EINTR);
+    if (rc == -1 && errno == ECHILD)
+        lost_child(__FILE__, __LINE__, "waitid()");
+    if (rc == -1)
+        die_at(__FILE__, __LINE__, "waitid()", errno);
+    return info.si_pid == pid;
+}
+
+bool proc_join(struct proc *process, double timeout_seconds)
+{
+    if (process->joined)
+        return true;
+    if (timeout_seconds < 0) {
+        has_ended(process->pid, true);
+        reap(process);
+        return true;
+    }
+    /* A pidfd becomes readable when the child ends: poll() gives us a timed
+     * wait without a busy loop (Linux >= 5.3). */
+    int pidfd = (int)CHECK(syscall(SYS_pidfd_open, process->pid, 0));
+    struct pollfd ready = {.fd = pidfd, .events = POLLIN};
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    int rc;
+    for (;;) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        double elapsed = (double)(now.tv_sec - start.tv_sec) +
+                         (double)(now.tv_nsec - start.tv_nsec) / 1e9;
+        double left = timeout_seconds - elapsed;
+        if (left < 0)
+            left = 0;
+        rc = poll(&ready, 1, (int)(left * 1000.0 + 0.999));
+        if (rc == -1 && errno == EINTR)
+            continue;
+        break;
+    }
+    int saved = errno;
+    close(pidfd);
+    if (rc == -1)
+        die_at(__FILE__, __LINE__, "poll(pidfd)", saved);
+    if (rc == 0 && !has_ended(process->pid, false))
+        return false;
+    reap(process);
+    return true;
+}
+
+bool proc_is_alive(struct proc *process)
+{
+    if (process->joined || process->pid == 0)
+        return false;
+    return !has_ended(process->pid, false);
+}
+
+void proc_signal(struct proc *process, int signal_number)
+{
+    if (process->joined || process->pid == 0)
+        return;
+    CHECK(kill(process->pid, signal_number));
+}
+
+int proc_active_count(void)
+{
+    registry_lock();
+    int count = registry_count;
+    registry_unlock();
+    return count;
+}
+
+int proc_list_active(pid_t *pids, int capacity)
+{
+    registry_lock();
+    int count = registry_count;
+    for (int i = 0; i < count && i < capacity; i++)
+        pids[i] = registry[i];
+    registry_unlock();
+    return count;
+}
+
+int proc_kill_all_and_reap(double grace_seconds)
+{
+    if (registry_owner != getpid())
+        return 0; /* a child with no children of its own */
+    /* A bounded lock: another thread holds the registry only for moments
+     * (reaping a child that has already ended).  EDEADLK means this thread
+     * holds it itself (die_at() while reaping): go on.  If it cannot be had
+     * in time, the children still die with us through PR_SET_PDEATHSIG. */
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += 1;
+    int locked = pthread_mutex_timedlock(&registry_mutex, &deadline);
+    if (locked != 0 && locked != EDEADLK)
+        return 0;
+    int killed = registry_count;
+    for (int i = 0; i < registry_count; i++)
+        kill(registry[i], SIGKILL);
+    /* SIGKILL cannot be caught, so each child ends within moments; reap
+     * them all, polling so that even a child stuck in the kernel cannot
+     * hold us past the grace period. */
+    struct timespec pause = {.tv_sec = 0, .tv_nsec = 1000000};
+    for (double waited = 0; registry_count > 0 && waited <= grace_seconds;
+         waited += 0.001) {
+        for (int i = 0; i < registry_count;) {
+            pid_t got = waitpid(registry[i], NULL, WNOHANG);
+            if (got == registry[i] || (got == -1 && errno == ECHILD))
+                registry[i] = registry[--registry_count];
+            else
+                i++;
+        }
+        if (registry_count > 0)
+            nanosleep(&pause, NULL);
+    }
+    /* Keep the registry locked: the process is about to exit, and no other
+     * thread may reap or start a child in between. */
+    return killed;
+}
+
+int proc_cpu_count(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0)
+        return CPU_COUNT(&set);
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    return online > 0 ? (int)online : 1;
+}
+
+const char *proc_describe_exitcode(int exitcode, char *buffer, int size)
+{
+    if (exitcode < 0)
+        snprintf(buffer, (size_t)size, "killed by signal %d (%s)", -exitcode,
+                 strsignal(-exitcode));
+    else
+        snprintf(buffer, (size_t)size, "exited with status %d", exitcode);
+    return buffer;
+}

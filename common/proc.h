@@ -1,0 +1,74 @@
+/* proc.h: a Process-like API over fork(), and the registry of live children.
+ *
+ * Python's multiprocessing.Process in C: start a function in a child process,
+ * join it (optionally with a timeout), read its exit code.  The exit code
+ * follows Python's convention: >= 0 is the child's exit status, -N means the
+ * child was killed by signal N (so SIGKILL shows as -9).
+ *
+ * Every child started here is recorded in a process-wide registry until it is
+ * reaped.  That registry is what lets the watchdog, Ctrl+C and die_at() kill
+ * and reap every child on every path: nothing is left behind.  Each child also
+ * asks the kernel to SIGKILL it if the parent dies (PR_SET_PDEATHSIG), which
+ * covers the one path no code of ours runs on: the parent being SIGKILLed.
+ *
+ * Signals in the child: SIGINT stays blocked (Ctrl+C is handled once, by the
+ * parent's watchdog, which kills the whole family), every other signal is
+ * back to its default action.
+ */
+#ifndef COMMON_PROC_H
+#define COMMON_PROC_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* The child's body.  Its return value becomes the child's exit status. */
+typedef int (*proc_main_fn)(void *arg);
+
+struct proc {
+    pid_t pid;        /* 0 before start */
+    char name[16];    /* also the child's kernel comm name (ps, top) */
+    bool joined;      /* reaped: exitcode is valid */
+    int exitcode;     /* >= 0 exit status, -N killed by signal N */
+};
+
+/* Start main(arg) in a new child process named `name` (truncated to 15
+ * characters).  stdout and stderr are flushed first, so buffered text is not
+ * printed twice.  Never fails: a failed fork() stops the program (checked.h). */
+void proc_start(struct proc *process, const char *name, proc_main_fn main,
+                void *arg);
+
+/* Wait for the child to end, at most timeout_seconds (< 0: no bound of its
+ * own; the run's watchdog still bounds it).  Returns true when the child was
+ * reaped (process->exitcode is set), false when the timeout expired first. */
+bool proc_join(struct proc *process, double timeout_seconds);
+
+/* True while the child has not ended.  Never blocks. */
+bool proc_is_alive(struct proc *process);
+
+/* Send a signal (SIGTERM is Python's terminate(), SIGKILL its kill()).  A
+ * child that has already ended but is not yet joined is a zombie: its pid
+ * cannot be reused, so signalling it is harmless. */
+void proc_signal(struct proc *process, int signal_number);
+
+/* How many started children have not been joined yet. */
+int proc_active_count(void);
+
+/* SIGKILL every registered child and reap them, waiting at most
+ * grace_seconds in all.  Used by the watchdog, Ctrl+C and die_at().
+ * Returns how many children were killed.  Safe to call from any thread;
+ * after it returns the caller is expected to exit. */
+int proc_kill_all_and_reap(double grace_seconds);
+
+/* Write the registered pids into `pids` (at most `capacity`), for
+ * diagnostics.  Returns how many there are. */
+int proc_list_active(pid_t *pids, int capacity);
+
+/* CPUs this process may run on (its affinity mask, like Python's
+ * os.process_cpu_count()), which is what a pool should size itself to. */
+int proc_cpu_count(void);
+
+/* Describe an exit code for a person: "exited with status 0",
+ * "killed by signal 9 (Killed)". */
+const char *proc_describe_exitcode(int exitcode, char *buffer, int size);
+
+#endif

@@ -1,0 +1,28 @@
+/* timing.h: a monotonic clock and the statistics of repeated measurements.
+ *
+ * Wall-clock time (CLOCK_REALTIME) can jump when NTP adjusts it; every
+ * duration in this suite comes from CLOCK_MONOTONIC instead.  One run of
+ * anything is an anecdote: labs repeat a measurement after warm-up runs and
+ * report the spread (min, median, max), not a single figure.
+ */
+#ifndef COMMON_TIMING_H
+#define COMMON_TIMING_H
+
+#include <stdint.h>
+
+/* Seconds on the monotonic clock (an arbitrary origin: use differences). */
+double clock_seconds(void);
+uint64_t clock_nanoseconds(void);
+
+/* Sleep for `seconds`, resuming after signal interruptions. */
+void clock_sleep(double seconds);
+
+struct stats {
+    int count;
+    double min, median, mean, stddev, max; /* stddev: sample (n - 1) */
+};
+
+/* Summarise `count` samples (count >= 1).  The input is not modified. */
+struct stats stats_of(const double *samples, int count);
+
+#endif

@@ -1,0 +1,142 @@
+/* watchdog.c: one thread that ends stuck or interrupted runs cleanly. */
+#define _GNU_SOURCE
+#include "watchdog.h"
+
+#include "checked.h"
+#include "proc.h"
+#include "timing.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+static struct {
+    const char *program;
+    double timeout;
+    double started;
+    int signal_fd;
+    int stop_fd;
+    pthread_t thread;
+    bool running;
+    _Atomic(watchdog_diagnosis_fn) diagnose;
+    _Atomic(void *) diagnose_arg;
+} watchdog;
+
+static void flush_stdout_if_free(void)
+{
+    /* Narration printed so far is worth keeping, but never wait for a
+     * thread that might be stuck while holding stdout. */
+    if (ftrylockfile(stdout) == 0) {
+        fflush(stdout);
+        funlockfile(stdout);
+    }
+}
+
+static void list_children(FILE *out)
+{
+    pid_t pids[64];
+    int count = proc_list_active(pids, 64);
+    if (count == 0)
+        return;
+    fprintf(out, "%s: watchdog: stopping %d child process%s (pid", watchdog.program,
+            count, count == 1 ? "" : "es");
+    for (int i = 0; i < count && i < 64; i++)
+        fprintf(out, "%s %d", i ? "," : "", (int)pids[i]);
+    fprintf(out, "%s) with SIGKILL\n", count > 64 ? ", ..." : "");
+}
+
+static _Noreturn void on_deadline(void)
+{
+    flush_stdout_if_free();
+    fprintf(stderr,
+            "%s: watchdog: the run did not finish within %g s (--timeout)\n",
+            watchdog.program, watchdog.timeout);
+    watchdog_diagnosis_fn diagnose = atomic_load(&watchdog.diagnose);
+    if (diagnose != NULL)
+        diagnose(atomic_load(&watchdog.diagnose_arg), stderr);
+    list_children(stderr);
+    proc_kill_all_and_reap(2.0);
+    fprintf(stderr, "%s: watchdog: stopped; nothing left running (exit %d)\n",
+            watchdog.program, EXIT_WATCHDOG);
+    _exit(EXIT_WATCHDOG);
+}
+
+static _Noreturn void on_signal(int signal_number)
+{
+    flush_stdout_if_free();
+    fprintf(stderr, "%s: interrupted by %s\n", watchdog.program,
+            sigabbrev_np(signal_number) ? sigabbrev_np(signal_number) : "a signal");
+    list_children(stderr);
+    proc_kill_all_and_reap(2.0);
+    _exit(128 + signal_number);
+}
+
+static void *watch(void *unused)
+{
+    (void)unused;
+    struct pollfd waits[2] = {{.fd = watchdog.signal_fd, .events = POLLIN},
+                              {.fd = watchdog.stop_fd, .events = POLLIN}};
+    for (;;) {
+        double left = watchdog.started + watchdog.timeout - clock_seconds();
+        if (left <= 0)
+            on_deadline();
+        int rc = poll(waits, 2, (int)(left * 1000.0) + 1);
+        if (rc == -1 && errno == EINTR)
+            continue;
+        if (rc == -1)
+            die_at(__FILE__, __LINE__, "poll(watchdog)", errno);
+        if (waits[1].revents & POLLIN)
+            return NULL; /* watchdog_stop(): the run finished */
+        if (waits[0].revents & POLLIN) {
+            struct signalfd_siginfo info;
+            if (read(watchdog.signal_fd, &info, sizeof info) == sizeof info)
+                on_signal((int)info.ssi_signo);
+        }
+    }
+}
+
+void watchdog_start(const char *program_name, double timeout_seconds)
+{
+    watchdog.program = program_name;
+    watchdog.timeout = timeout_seconds;
+    watchdog.started = clock_seconds();
+
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGHUP);
+    /* Blocked here, in the calling (main) thread, before the watchdog thread
+     * exists: every thread created later inherits the mask, so these
+     * signals can only be seen through the signalfd. */
+    CHECK_PT(pthread_sigmask(SIG_BLOCK, &signals, NULL));
+    watchdog.signal_fd = CHECK(signalfd(-1, &signals, SFD_CLOEXEC));
+    watchdog.stop_fd = CHECK(eventfd(0, EFD_CLOEXEC));
+    CHECK_PT(pthread_create(&watchdog.thread, NULL, watch, NULL));
+    watchdog.running = true;
+}
+
+void watchdog_set_diagnosis(watchdog_diagnosis_fn diagnose, void *arg)
+{
+    atomic_store(&watchdog.diagnose_arg, arg);
+    atomic_store(&watchdog.diagnose, diagnose);
+}
+
+void watchdog_stop(void)
+{
+    if (!watchdog.running)
+        return;
+    uint64_t one = 1;
+    CHECK(write(watchdog.stop_fd, &one, sizeof one));
+    CHECK_PT(pthread_join(watchdog.thread, NULL));
+    close(watchdog.stop_fd);
+    close(watchdog.signal_fd);
+    watchdog.running = false;
+}

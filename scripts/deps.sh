@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# deps.sh: install what the suite needs from Debian's archive, if missing.
+# As root it runs apt-get; otherwise it prints the one command to run.
+set -euo pipefail
+
+missing=()
+have_package() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
+command -v cc >/dev/null 2>&1 || missing+=(gcc)
+command -v make >/dev/null 2>&1 || missing+=(make)
+command -v gnuplot >/dev/null 2>&1 || missing+=(gnuplot-nox)
+command -v hyperfine >/dev/null 2>&1 || missing+=(hyperfine)
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+have_package check || missing+=(check)
+have_package libsubunit-dev || missing+=(libsubunit-dev)
+# The sanitizer runtimes come with gcc on Debian; name them in case a
+# minimal image has gcc without them.
+have_package libasan8 || missing+=(libasan8)
+have_package libubsan1 || missing+=(libubsan1)
+have_package libtsan2 || missing+=(libtsan2)
+
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "deps: everything is installed"
+    exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+    echo "deps: missing ${missing[*]}; run:" >&2
+    echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,195 @@
+/* harness.c: running programs under test with bounds, and counting orphans. */
+#define _GNU_SOURCE
+#include "harness.h"
+
+#include "timing.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+double time_scale(void) { return VARIANT[0] ? 4.0 : 1.0; }
+
+struct running_program program_start(const char *const argv[])
+{
+    int out[2], err[2];
+    ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+    ck_assert_int_eq(pipe2(err, O_CLOEXEC), 0);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", BIN_DIR, argv[0]);
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    ck_assert_int_ne(pid, -1);
+    if (pid == 0) {
+        /* Its own process group, as a shell gives a job: a test can then
+         * send "Ctrl+C" to the whole group with kill(-pid, SIGINT). */
+        setpgid(0, 0);
+        dup2(out[1], STDOUT_FILENO);
+        dup2(err[1], STDERR_FILENO);
+        /* A clean signal state, as a shell would give it. */
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        execv(path, (char *const *)argv);
+        fprintf(stderr, "harness: cannot run %s: %s\n", path, strerror(errno));
+        _exit(127);
+    }
+    setpgid(pid, pid); /* also here: no race with the signal a test sends */
+    close(out[1]);
+    close(err[1]);
+    return (struct running_program){.pid = pid, .out_fd = out[0],
+                                    .err_fd = err[0]};
+}
+
+static void append(char **buffer, size_t *length, const char *data, size_t n)
+{
+    *buffer = realloc(*buffer, *length + n + 1);
+    ck_assert_ptr_nonnull(*buffer);
+    memcpy(*buffer + *length, data, n);
+    *length += n;
+    (*buffer)[*length] = '\0';
+}
+
+struct program_result program_finish(struct running_program *program,
+                                     double timeout_seconds)
+{
+    struct program_result result = {0};
+    size_t out_length = 0, err_length = 0;
+    result.out = calloc(1, 1);
+    result.err = calloc(1, 1);
+    double start = clock_seconds();
+    double deadline = start + timeout_seconds;
+    struct pollfd fds[2] = {{.fd = program->out_fd, .events = POLLIN},
+                            {.fd = program->err_fd, .events = POLLIN}};
+    int open_fds = 2;
+    while (open_fds > 0) {
+        double left = deadline - clock_seconds();
+        if (left <= 0) {
+            result.timed_out = true;
+            kill(program->pid, SIGKILL);
+            break;
+        }
+        int rc = poll(fds, 2, (int)(left * 1000) + 1);
+        if (rc == -1 && errno == EINTR)
+            continue;
+        ck_assert_int_ge(rc, 0);
+        for (int i = 0; i < 2; i++) {
+            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP)))
+                continue;
+            char chunk[65536];
+            ssize_t n = read(fds[i].fd, chunk, sizeof chunk);
+            if (n <= 0) {
+                close(fds[i].fd);
+                fds[i].fd = -1;
+                open_fds--;
+            } else if (i == 0) {
+                append(&result.out, &out_length, chunk, (size_t)n);
+            } else {
+                append(&result.err, &err_length, chunk, (size_t)n);
+            }
+        }
+    }
+    for (int i = 0; i < 2; i++)
+        if (fds[i].fd >= 0)
+            close(fds[i].fd);
+    int status = 0;
+    while (waitpid(program->pid, &status, 0) == -1 && errno == EINTR)
+        ;
+    result.status = WIFSIGNALED(status) ? -WTERMSIG(status) : WEXITSTATUS(status);
+    result.seconds = clock_seconds() - start;
+    return result;
+}
+
+struct program_result program_run(double timeout_seconds,
+                                  const char *const argv[])
+{
+    struct running_program program = program_start(argv);
+    return program_finish(&program, timeout_seconds);
+}
+
+void program_result_free(struct program_result *result)
+{
+    free(result->out);
+    free(result->err);
+    result->out = result->err = NULL;
+}
+
+void become_subreaper(void)
+{
+    ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+}
+
+int children_left(double grace_seconds)
+{
+    double deadline = clock_seconds() + grace_seconds;
+    for (;;) {
+        while (waitpid(-1, NULL, WNOHANG) > 0)
+            ; /* reap what has ended */
+        /* ECHILD: no child at all, running or not. */
+        if (waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD)
+            return 0;
+        if (clock_seconds() >= deadline)
+            break;
+        clock_sleep(0.005);
+    }
+    /* Count the survivors from /proc: children whose parent is us. */
+    int count = 0;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)getpid(),
+             (int)getpid());
+    FILE *file = fopen(path, "r");
+    if (file != NULL) {
+        int pid;
+        while (fscanf(file, "%d", &pid) == 1)
+            count++;
+        fclose(file);
+    }
+    return count > 0 ? count : 1;
+}
+
+int count_lines(const char *text)
+{
+    int lines = 0;
+    for (const char *p = text; *p; p++)
+        lines += *p == '\n';
+    if (*text && text[strlen(text) - 1] != '\n')
+        lines++;
+    return lines;
+}
+
+int children_of(pid_t pid, pid_t *pids, int capacity)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
+    FILE *file = fopen(path, "r");
+    if (file == NULL)
+        return 0;
+    int count = 0, child;
+    while (count < capacity && fscanf(file, "%d", &child) == 1)
+        pids[count++] = child;
+    fclose(file);
+    return count;
+}
+
+int orphans_adopted(void)
+{
+    int adopted = 0;
+    while (waitpid(-1, NULL, WNOHANG) > 0)
+        adopted++; /* zombies: exited, but nobody reaped them */
+    pid_t running[256];
+    int count = children_of(getpid(), running, 256);
+    for (int i = 0; i < count; i++) {
+        kill(running[i], SIGKILL);
+        if (waitpid(running[i], NULL, 0) == running[i])
+            adopted++;
+    }
+    return adopted;
+}

@@ -1,0 +1,73 @@
+/* harness.h: what the tests need beyond Check itself.
+ *
+ *  - program_run(): run a lab binary (from BIN_DIR, the binaries of the same
+ *    build variant) with a hard time bound, capturing stdout and stderr, so
+ *    integration tests can check exit statuses and output.
+ *  - become_subreaper() / children_left(): the test process adopts every
+ *    orphan of the programs it runs (PR_SET_CHILD_SUBREAPER), so "the
+ *    program left no process behind" is a check that can actually fail: a
+ *    leftover child would be re-parented to us and show up here.
+ *
+ * Every test file provides one `Suite *NAME_suite(void)` listed in main.c.
+ */
+#ifndef TESTS_HARNESS_H
+#define TESTS_HARNESS_H
+
+#include <check.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#ifndef BIN_DIR
+#define BIN_DIR "build/bin"
+#endif
+
+struct program_result {
+    int status;      /* exit status, or -N if killed by signal N */
+    bool timed_out;  /* the harness killed it at the time bound */
+    double seconds;  /* wall time */
+    char *out, *err; /* NUL-terminated captured output (free with _free) */
+};
+
+struct running_program {
+    pid_t pid;
+    int out_fd, err_fd;
+};
+
+/* Start BIN_DIR/argv[0] with the rest of argv (NULL-terminated), in a
+ * process group of its own (its pid is the group id). */
+struct running_program program_start(const char *const argv[]);
+
+/* Collect its output and wait for it, killing it after timeout_seconds. */
+struct program_result program_finish(struct running_program *program,
+                                     double timeout_seconds);
+
+/* program_start + program_finish. */
+struct program_result program_run(double timeout_seconds,
+                                  const char *const argv[]);
+void program_result_free(struct program_result *result);
+
+/* Make this process the reaper of its descendants' orphans. */
+void become_subreaper(void);
+
+/* Reap any exited descendants and return how many processes (running or
+ * zombie) this process still has as children, waiting up to
+ * grace_seconds for dying ones to finish. */
+int children_left(double grace_seconds);
+
+/* The strict check for "the program reaped its own children": right after a
+ * program under test has exited (and been reaped by us), any process that is
+ * now our child -- running or a zombie -- was orphaned by it and re-parented
+ * to us.  Returns how many; kills and reaps them so tests stay independent.
+ * Needs become_subreaper() before the program started. */
+int orphans_adopted(void);
+
+/* Sanitized builds are slower: scale time bounds by this. */
+double time_scale(void);
+
+/* Count the lines of `text` (a trailing newline does not start a line). */
+int count_lines(const char *text);
+
+/* The pids of `pid`'s children (from /proc), at most `capacity`. */
+int children_of(pid_t pid, pid_t *pids, int capacity);
+
+#endif

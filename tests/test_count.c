@@ -1,0 +1,376 @@
+/* test_count.c: integration tests of build/bin/count (lab 01, E1).
+ *
+ * They run the real binary with small sizes and check its claims: the sums,
+ * the CSV contract, the narration's pids and thread ids, the usage errors,
+ * the watchdog, Ctrl+C, and that a wrong result is caught (exit 1).
+ */
+#define _GNU_SOURCE
+#include "harness.h"
+
+#include "timing.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define HEADER "mode,gil,workers,iterations,rep,seconds,total"
+
+static struct program_result run_count(const char *const argv[])
+{
+    return program_run(30 * time_scale(), argv);
+}
+
+/* Parse every CSV row; count rows per configuration (serial, thread,
+ * thread+gil, process) and check each one's fields. */
+static void check_csv(const char *out, int workers, unsigned long long iterations,
+                      int repeat, int expected[4])
+{
+    ck_assert_msg(strncmp(out, HEADER "\n", strlen(HEADER) + 1) == 0,
+                  "CSV must start with the header, got: %.80s", out);
+    int seen[4] = {0};
+    char *copy = strdup(out + strlen(HEADER) + 1);
+    char *save = NULL;
+    for (char *line = strtok_r(copy, "\n", &save); line != NULL;
+         line = strtok_r(NULL, "\n", &save)) {
+        char mode[16];
+        int gil, row_workers, rep, consumed = 0;
+        unsigned long long row_iterations, total;
+        double seconds;
+        int fields = sscanf(line, "%15[a-z],%d,%d,%llu,%d,%lf,%llu%n", mode, &gil,
+                            &row_workers, &row_iterations, &rep, &seconds,
+                            &total, &consumed);
+        ck_assert_msg(fields == 7 && line[consumed] == '\0',
+                      "not a CSV row of 7 fields: '%s'", line);
+        ck_assert_int_eq(row_workers, workers);
+        ck_assert_uint_eq(row_iterations, iterations);
+        ck_assert_msg(rep >= 1 && rep <= repeat, "rep %d out of 1..%d", rep,
+                      repeat);
+        ck_assert_msg(seconds > 0 && seconds < 60, "seconds %f", seconds);
+        ck_assert_msg(total == (unsigned long long)workers * iterations,
+                      "total %llu, expected %d x %llu", total, workers,
+                      iterations);
+        int config;
+        if (strcmp(mode, "serial") == 0 && gil == 0)
+            config = 0;
+        else if (strcmp(mode, "thread") == 0 && gil == 0)
+            config = 1;
+        else if (strcmp(mode, "thread") == 0 && gil == 1)
+            config = 2;
+        else if (strcmp(mode, "process") == 0 && gil == 0)
+            config = 3;
+        else
+            ck_abort_msg("unexpected mode/gil: '%s'", line);
+        seen[config]++;
+    }
+    free(copy);
+    for (int i = 0; i < 4; i++)
+        ck_assert_msg(seen[i] == expected[i], "configuration %d: %d rows, "
+                      "expected %d", i, seen[i], expected[i]);
+}
+
+START_TEST(csv_mode_all_has_every_configuration_and_correct_totals)
+{
+    const char *argv[] = {"count", "--csv", "--workers", "3", "--iterations",
+                          "1000000", "--repeat", "2", "--warmup", "1", NULL};
+    struct program_result r = run_count(argv);
+    ck_assert_msg(r.status == 0, "exit %d, stderr: %s", r.status, r.err);
+    check_csv(r.out, 3, 1000000, 2, (int[]){2, 2, 2, 2});
+    ck_assert_str_eq(r.err, "");
+    program_result_free(&r);
+}
+END_TEST
+
+/* One test per single mode: exactly that configuration's rows. */
+static const struct {
+    const char *mode;
+    bool gil;
+    int expected[4];
+} single_modes[] = {
+    {"serial", false, {3, 0, 0, 0}},
+    {"thread", false, {0, 3, 0, 0}},
+    {"thread", true, {0, 0, 3, 0}},
+    {"process", false, {0, 0, 0, 3}},
+};
+
+START_TEST(csv_single_mode_runs_only_that_mode)
+{
+    const char *argv[12] = {"count", "--csv", "--mode", single_modes[_i].mode,
+                            "--workers", "4", "--iterations", "2M",
+                            "--repeat", "3"};
+    if (single_modes[_i].gil)
+        argv[10] = "--gil";
+    struct program_result r = run_count(argv);
+    ck_assert_msg(r.status == 0, "exit %d, stderr: %s", r.status, r.err);
+    check_csv(r.out, 4, 2000000, 3, (int[4]){
+        single_modes[_i].expected[0], single_modes[_i].expected[1],
+        single_modes[_i].expected[2], single_modes[_i].expected[3]});
+    program_result_free(&r);
+}
+END_TEST
+
+/* The narration must teach the right thing: in process mode every worker
+ * has its own pid, different from the parent's; in thread mode they share
+ * the parent's pid and have distinct thread ids. */
+static void worker_ids(const char *out, int workers, int *pids, int *tids)
+{
+    int found = 0;
+    for (const char *line = strstr(out, "  worker-"); line != NULL && found < workers;
+         line = strstr(line + 1, "  worker-")) {
+        int index;
+        ck_assert_int_eq(sscanf(line, "  worker-%d pid %d tid %d", &index,
+                                &pids[found], &tids[found]), 3);
+        found++;
+    }
+    ck_assert_int_eq(found, workers);
+}
+
+static int main_pid(const char *out)
+{
+    const char *at = strstr(out, "main process pid ");
+    ck_assert_ptr_nonnull(at);
+    return atoi(at + strlen("main process pid "));
+}
+
+START_TEST(narration_shows_separate_processes)
+{
+    const char *argv[] = {"count", "--mode", "process", "--workers", "3",
+                          "--iterations", "1M", NULL};
+    struct program_result r = run_count(argv);
+    ck_assert_msg(r.status == 0, "exit %d, stderr: %s", r.status, r.err);
+    int pids[3], tids[3], parent = main_pid(r.out);
+    worker_ids(r.out, 3, pids, tids);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_ne(pids[i], parent);
+        ck_assert_int_eq(tids[i], pids[i]); /* one thread per process */
+        for (int j = 0; j < i; j++)
+            ck_assert_int_ne(pids[i], pids[j]);
+    }
+    ck_assert_ptr_nonnull(strstr(r.out, "sum 1000000 "));
+    ck_assert_ptr_nonnull(strstr(r.out, "Check: every sum is 1000000. OK"));
+    program_result_free(&r);
+}
+END_TEST
+
+START_TEST(narration_shows_threads_of_one_process)
+{
+    const char *argv[] = {"count", "--mode", "thread", "--workers", "3",
+                          "--iterations", "1M", NULL};
+    struct program_result r = run_count(argv);
+    ck_assert_msg(r.status == 0, "exit %d, stderr: %s", r.status, r.err);
+    int pids[3], tids[3], parent = main_pid(r.out);
+    worker_ids(r.out, 3, pids, tids);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(pids[i], parent);
+        ck_assert_int_ne(tids[i], parent);
+        for (int j = 0; j < i; j++)
+            ck_assert_int_ne(tids[i], tids[j]);
+    }
+    program_result_free(&r);
+}
+END_TEST
+
+START_TEST(gil_run_reports_its_counters)
+{
+    const char *argv[] = {"count", "--mode", "thread", "--gil", "--workers",
+                          "2", "--iterations", "20M", "--switch-interval",
+                          "0.5", NULL};
+    struct program_result r = run_count(argv);
+    ck_assert_msg(r.status == 0, "exit %d, stderr: %s", r.status, r.err);
+    const char *line = strstr(r.out, "GIL: ");
+    ck_assert_ptr_nonnull(line);
+    unsigned long long acquisitions, forced;
+    ck_assert_int_eq(sscanf(line, "GIL: %llu acquisitions, %llu forced",
+                            &acquisitions, &forced), 2);
+    /* Two threads competing for 20M iterations each (several ms) with a
+     * 0.5 ms interval must have been switched by force at least once. */
+    ck_assert_uint_ge(acquisitions, 2);
+    ck_assert_uint_ge(forced, 1);
+    program_result_free(&r);
+}
+END_TEST
+
+START_TEST(mode_all_prints_the_summary_table)
+{
+    const char *argv[] = {"count", "--workers", "2", "--iterations", "1M", NULL};
+    struct program_result r = run_count(argv);
+    ck_assert_msg(r.status == 0, "exit %d, stderr: %s", r.status, r.err);
+    const char *summary = strstr(r.out, "Summary:");
+    ck_assert_ptr_nonnull(summary);
+    const char *labels[] = {"serial", "thread", "thread+gil", "process"};
+    for (int i = 0; i < 4; i++) {
+        char pattern[32];
+        snprintf(pattern, sizeof pattern, "\n  %-11s ", labels[i]);
+        ck_assert_msg(strstr(summary, pattern) != NULL, "no %s row",
+                      labels[i]);
+    }
+    ck_assert_ptr_nonnull(strstr(summary, "1.00x")); /* serial vs itself */
+    program_result_free(&r);
+}
+END_TEST
+
+/* Bad command lines: exit 2, the flag named on stderr's first line, the
+ * usage hint on the second, nothing on stdout (nothing ran). */
+static const struct {
+    const char *args[6];
+    const char *names; /* what the error line must contain */
+} bad_lines[] = {
+    {{"--workers", "abc"}, "--workers"},
+    {{"--workers", "0"}, "--workers"},
+    {{"--workers", "-1"}, "--workers"},
+    {{"--workers", "99999999999999999999"}, "--workers"},
+    {{"--workers", "2000"}, "--workers"},
+    {{"--iterations", "1e30"}, "--iterations"},
+    {{"--iterations", "1.5"}, "--iterations"},
+    {{"--timeout", "1e30"}, "--timeout"},
+    {{"--timeout", "0"}, "--timeout"},
+    {{"--repeat", "0"}, "--repeat"},
+    {{"--mode", "fast"}, "--mode"},
+    {{"--workers"}, "--workers"},
+    {{"--workers="}, "--workers"},
+    {{"--bogus"}, "--bogus"},
+    {{"--csv=yes"}, "--csv"},
+    {{"--gil"}, "--gil"},
+    {{"--gil", "--mode", "process"}, "--gil"},
+    {{"--gil", "--mode", "serial"}, "--gil"},
+    {{"--switch-interval", "2", "--mode", "process"}, "--switch-interval"},
+    {{"--switch-interval", "-5", "--mode", "all"}, "--switch-interval"},
+    {{"--workers", "2", "--workers", "3"}, "--workers"},
+    {{"5"}, "'5'"},
+};
+
+START_TEST(bad_command_line_is_refused_with_exit_2)
+{
+    const char *argv[8] = {"count"};
+    for (int i = 0; bad_lines[_i].args[i] != NULL; i++)
+        argv[i + 1] = bad_lines[_i].args[i];
+    struct program_result r = run_count(argv);
+    ck_assert_msg(r.status == 2, "%s: exit %d, expected 2", bad_lines[_i].names,
+                  r.status);
+    ck_assert_msg(strcmp(r.out, "") == 0, "stdout must be empty: %s", r.out);
+    ck_assert_msg(strncmp(r.err, "count: ", 7) == 0, "stderr: %s", r.err);
+    const char *newline = strchr(r.err, '\n');
+    ck_assert_ptr_nonnull(newline);
+    ck_assert_msg(memmem(r.err, (size_t)(newline - r.err), bad_lines[_i].names,
+                         strlen(bad_lines[_i].names)) != NULL,
+                  "first line must name %s: %s", bad_lines[_i].names, r.err);
+    ck_assert_msg(strcmp(newline + 1, "Try 'count --help' for more information.\n") == 0,
+                  "second line must be the usage hint: %s", newline + 1);
+    program_result_free(&r);
+}
+END_TEST
+
+START_TEST(help_explains_flags_and_exit_codes)
+{
+    const char *argv[] = {"count", "--workers", "abc", "--help", NULL};
+    struct program_result r = run_count(argv);
+    ck_assert_int_eq(r.status, 0);
+    const char *expected[] = {"--mode", "--gil", "--workers", "--iterations",
+                              "--repeat", "--warmup", "--switch-interval",
+                              "--timeout", "--csv", "Exit status", "E1"};
+    for (size_t i = 0; i < sizeof expected / sizeof *expected; i++)
+        ck_assert_msg(strstr(r.out, expected[i]) != NULL, "--help lacks %s",
+                      expected[i]);
+    program_result_free(&r);
+}
+END_TEST
+
+/* A run forced past --timeout: exit 3, a diagnosis, and every worker
+ * process killed and reaped (the subreaper would inherit any survivor). */
+START_TEST(watchdog_stops_a_run_past_its_timeout)
+{
+    become_subreaper();
+    const char *mode = _i == 0 ? "process" : "thread";
+    const char *argv[] = {"count", "--mode", mode, "--workers", "2",
+                          "--iterations", "1000G", "--timeout", "0.3", NULL};
+    struct program_result r = run_count(argv);
+    ck_assert_msg(r.status == 3, "exit %d, stderr: %s", r.status, r.err);
+    ck_assert_msg(r.seconds < 0.3 + 2 * time_scale(), "took %.2f s", r.seconds);
+    ck_assert_ptr_nonnull(strstr(r.err, "did not finish within 0.3 s"));
+    if (_i == 0)
+        ck_assert_ptr_nonnull(strstr(r.err, "stopping 2 child processes"));
+    ck_assert_int_eq(orphans_adopted(), 0);
+    program_result_free(&r);
+}
+END_TEST
+
+static void wait_for_children(pid_t pid, int count)
+{
+    pid_t pids[16];
+    double deadline = clock_seconds() + 5 * time_scale();
+    while (children_of(pid, pids, 16) < count) {
+        ck_assert_msg(clock_seconds() < deadline, "workers never started");
+        clock_sleep(0.01);
+    }
+}
+
+/* Ctrl+C in a terminal sends SIGINT to the whole foreground job: the parent
+ * and its workers.  The parent must still reap every worker and exit 130. */
+START_TEST(ctrl_c_leaves_no_child_behind)
+{
+    become_subreaper();
+    const char *argv[] = {"count", "--mode", "process", "--workers", "2",
+                          "--iterations", "1000G", "--timeout", "60", NULL};
+    struct running_program program = program_start(argv);
+    wait_for_children(program.pid, 2);
+    ck_assert_int_eq(kill(-program.pid, SIGINT), 0); /* the whole group */
+    struct program_result r = program_finish(&program, 10 * time_scale());
+    ck_assert_msg(r.status == 130, "exit %d, stderr: %s", r.status, r.err);
+    ck_assert_ptr_nonnull(strstr(r.err, "interrupted by INT"));
+    ck_assert_int_eq(orphans_adopted(), 0);
+    program_result_free(&r);
+}
+END_TEST
+
+/* The lab's own check must be able to fail: kill its workers mid-count and
+ * it must say the result is wrong and exit 1 (not 0, not a hang). */
+START_TEST(a_killed_worker_makes_the_result_wrong)
+{
+    become_subreaper();
+    const char *argv[] = {"count", "--mode", "process", "--workers", "2",
+                          "--iterations", "1000G", "--timeout", "60", NULL};
+    struct running_program program = program_start(argv);
+    wait_for_children(program.pid, 2);
+    pid_t workers[2];
+    ck_assert_int_eq(children_of(program.pid, workers, 2), 2);
+    kill(workers[0], SIGKILL);
+    kill(workers[1], SIGKILL);
+    struct program_result r = program_finish(&program, 10 * time_scale());
+    ck_assert_msg(r.status == 1, "exit %d, stderr: %s", r.status, r.err);
+    ck_assert_ptr_nonnull(strstr(r.out, "killed by signal 9"));
+    ck_assert_ptr_nonnull(strstr(r.err, "WRONG"));
+    ck_assert_int_eq(orphans_adopted(), 0);
+    program_result_free(&r);
+}
+END_TEST
+
+Suite *count_suite(void)
+{
+    Suite *suite = suite_create("count");
+    TCase *output = tcase_create("count_output");
+    tcase_set_timeout(output, 60);
+    tcase_add_test(output, csv_mode_all_has_every_configuration_and_correct_totals);
+    tcase_add_loop_test(output, csv_single_mode_runs_only_that_mode, 0,
+                        (int)(sizeof single_modes / sizeof *single_modes));
+    tcase_add_test(output, narration_shows_separate_processes);
+    tcase_add_test(output, narration_shows_threads_of_one_process);
+    tcase_add_test(output, gil_run_reports_its_counters);
+    tcase_add_test(output, mode_all_prints_the_summary_table);
+    suite_add_tcase(suite, output);
+
+    TCase *usage = tcase_create("count_usage");
+    tcase_set_timeout(usage, 30);
+    tcase_add_loop_test(usage, bad_command_line_is_refused_with_exit_2, 0,
+                        (int)(sizeof bad_lines / sizeof *bad_lines));
+    tcase_add_test(usage, help_explains_flags_and_exit_codes);
+    suite_add_tcase(suite, usage);
+
+    TCase *stopping = tcase_create("count_stopping");
+    tcase_set_timeout(stopping, 30);
+    tcase_add_loop_test(stopping, watchdog_stops_a_run_past_its_timeout, 0, 2);
+    tcase_add_test(stopping, ctrl_c_leaves_no_child_behind);
+    tcase_add_test(stopping, a_killed_worker_makes_the_result_wrong);
+    suite_add_tcase(suite, stopping);
+    return suite;
+}
