@@ -4,6 +4,7 @@
 #include "checked.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,21 @@ void clock_sleep(double seconds)
     while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) ==
            EINTR)
         ;
+}
+
+const char *duration_text(double seconds, char *buffer, int size)
+{
+    double magnitude = fabs(seconds);
+    const char *unit = "s";
+    double value = seconds;
+    if (magnitude < 1e-3)
+        value = seconds * 1e6, unit = "us";
+    else if (magnitude < 1)
+        value = seconds * 1e3, unit = "ms";
+    double shown = fabs(value);
+    int decimals = shown >= 100 ? 0 : shown >= 10 ? 1 : 2;
+    snprintf(buffer, (size_t)size, "%.*f %s", decimals, value, unit);
+    return buffer;
 }
 
 static int compare_doubles(const void *a, const void *b)

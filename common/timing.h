@@ -17,6 +17,10 @@ uint64_t clock_nanoseconds(void);
 /* Sleep for `seconds`, resuming after signal interruptions. */
 void clock_sleep(double seconds);
 
+/* A duration for people: 3 significant digits in s, ms or us ("30.1 ms",
+ * "1.52 s", "412 us").  Returns `buffer`. */
+const char *duration_text(double seconds, char *buffer, int size);
+
 struct stats {
     int count;
     double min, median, mean, stddev, max; /* stddev: sample (n - 1) */

@@ -179,10 +179,11 @@ static void narrate_run(const struct config *config,
         char outcome[64] = "";
         if (w->status != 0)
             proc_describe_exitcode(w->status, outcome, sizeof outcome);
-        printf("  %-9s pid %-7d tid %-7d sum %-12llu %.3f s %s%s\n", w->name,
+        char took[32];
+        printf("  %-9s pid %-7d tid %-7d sum %-12llu %9s  %s%s\n", w->name,
                (int)w->pid, (int)w->tid, (unsigned long long)w->result,
-               w->finished - w->started,
-               w->result == options->iterations ? "ok" : "WRONG", outcome);
+               duration_text(w->finished - w->started, took, sizeof took),
+               w->result == options->iterations ? "ok" : "WRONG ", outcome);
     }
     if (config->gil) {
         struct gil_counters counters = gil_counters(gil);
@@ -192,8 +193,39 @@ static void narrate_run(const struct config *config,
                (unsigned long long)counters.forced_switches,
                options->switch_interval_ms, counters.wait_seconds);
     }
-    printf("  total %.3f s for %d x %llu additions\n", run->seconds,
-           run->count, (unsigned long long)options->iterations);
+    char took[32];
+    printf("  total %s for %d x %llu additions\n",
+           duration_text(run->seconds, took, sizeof took), run->count,
+           (unsigned long long)options->iterations);
+}
+
+/* Say what the numbers mean, worded from the numbers themselves. */
+static void interpret(const double *speedups, const struct options *options)
+{
+    int cpus = proc_cpu_count();
+    int possible = (int)options->workers < cpus ? (int)options->workers : cpus;
+    printf("\nWhat this shows (at most %dx is possible: %llu worker%s, %d "
+           "CPU%s):\n",
+           possible, (unsigned long long)options->workers,
+           options->workers == 1 ? "" : "s", cpus, cpus == 1 ? "" : "s");
+    const char *why[CONFIG_COUNT] = {
+        NULL,
+        "C has no interpreter lock, so the threads count\n"
+        "              on every CPU at once",
+        "only the GIL's holder may count, so the threads\n"
+        "              take turns: the documents' CPython result",
+        "every CPU at once too, but each process costs a fork,\n"
+        "              page faults and a reap to start and end",
+    };
+    bool too_little_work = false;
+    for (int c = 1; c < CONFIG_COUNT; c++) {
+        printf("  %-11s %.2fx the serial speed: %s.\n", configs[c].label,
+               speedups[c], why[c]);
+        too_little_work |= c != 2 && speedups[c] < 0.95;
+    }
+    if (too_little_work)
+        printf("  Here starting workers costs more than the work itself: try "
+               "more --iterations.\n");
 }
 
 static void print_summary(const int *chosen, int chosen_count,
@@ -206,7 +238,7 @@ static void print_summary(const int *chosen, int chosen_count,
            (unsigned long long)options->iterations, proc_cpu_count(),
            proc_cpu_count() == 1 ? "" : "s", repeat, repeat == 1 ? "" : "s");
     printf(chosen_count > 1 ? " (speedup = serial time / time)\n" : "\n");
-    printf("  %-11s %9s %9s %9s %9s\n", "mode", "median s", "min s", "max s",
+    printf("  %-11s %10s %10s %10s %9s\n", "mode", "median", "min", "max",
            chosen_count > 1 ? "speedup" : "");
     double serial = 0;
     double speedups[CONFIG_COUNT] = {0};
@@ -214,28 +246,19 @@ static void print_summary(const int *chosen, int chosen_count,
         struct stats s = stats_of(samples[chosen[c]], repeat);
         if (chosen[c] == 0)
             serial = s.median;
-        printf("  %-11s %9.3f %9.3f %9.3f", configs[chosen[c]].label, s.median,
-               s.min, s.max);
+        char median[32], min[32], max[32];
+        printf("  %-11s %10s %10s %10s", configs[chosen[c]].label,
+               duration_text(s.median, median, sizeof median),
+               duration_text(s.min, min, sizeof min),
+               duration_text(s.max, max, sizeof max));
         if (chosen_count > 1 && serial > 0) {
             speedups[chosen[c]] = serial / s.median;
             printf(" %8.2fx", speedups[chosen[c]]);
         }
         putchar('\n');
     }
-    if (chosen_count == CONFIG_COUNT) {
-        int useful = (int)options->workers < proc_cpu_count()
-                         ? (int)options->workers
-                         : proc_cpu_count();
-        printf("\nWhat this shows: threads %.2fx and processes %.2fx faster "
-               "than serial (at most %dx\nis possible: %llu workers, %d "
-               "CPUs).  Under the emulated GIL, threads are %.2fx:\nonly the "
-               "thread holding the lock counts, so W threads take as long as "
-               "one\nthread doing all the work -- what the documents measured "
-               "in CPython.\n",
-               speedups[1], speedups[3], useful,
-               (unsigned long long)options->workers, proc_cpu_count(),
-               speedups[2]);
-    }
+    if (chosen_count == CONFIG_COUNT)
+        interpret(speedups, options);
 }
 
 /* ---- main -------------------------------------------------------------- */
