@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Lab 01 (E1) benchmark: W workers each count to N, run serially, as threads,
+# as threads under the emulated GIL, and as processes, for W = 1..WMAX.
+#   in-process timings (the program's own clock, raw rows) -> results/count.csv
+#   whole-program timings (hyperfine, fork+exec+exit included)
+#                           -> results/count-hyperfine.csv (+ .json per config)
+#   reduced per (mode, gil, workers)      -> results/count-summary.csv
+# Runs from the repository root wherever it is called from. SIZE=quick|default|full.
+set -euo pipefail
+export LC_ALL=C            # "0.5", not "0,5", in every awk and sort below
+cd "$(dirname "$0")/../.."  # BIN and results/ are relative to the repository root
+BIN=${BIN:-build/bin}
+SIZE=${SIZE:-default}
+OUT=results
+
+# N = 100,000,000 is the documents' size; quick exists for smoke tests only.
+# reps: in-process repetitions; runs: hyperfine runs; factor: WMAX = factor x cores.
+case $SIZE in
+    quick)   N=2000000   reps=2  runs=2  factor=2 ;;
+    default) N=100000000 reps=7  runs=7  factor=2 ;;
+    full)    N=100000000 reps=15 runs=10 factor=4 ;;
+    *) echo "count bench: SIZE must be quick, default or full, not '$SIZE'" >&2; exit 2 ;;
+esac
+[ -x "$BIN/count" ] || { echo "count bench: $BIN/count not found; run make first" >&2; exit 1; }
+command -v hyperfine >/dev/null || { echo "count bench: hyperfine not found; run make deps" >&2; exit 1; }
+
+cores=$(nproc)
+wmax=$(( factor * cores > 5 ? factor * cores : 5 ))   # 5 = the documents' worker count
+# Every W up to 8; past that a step of cores/4, so a 64-core machine measures
+# ~16 points instead of 128 (serial time grows with W: the sweep is quadratic).
+# 5 and the core count are always in the list: the findings quote them.
+workers=$(awk -v max="$wmax" -v cores="$cores" 'BEGIN {
+    step = int(cores / 4); if (step < 1) step = 1
+    for (w = 1; w <= max; w++)
+        if (w <= 8 || w == cores || w % step == 0) list = list (list == "" ? "" : ",") w
+    print list }')
+IFS=, read -r -a wlist <<< "$workers"
+
+# Configurations: name and the flags that select it.
+names=(serial thread thread+gil process)
+flags=("--mode serial" "--mode thread" "--mode thread --gil" "--mode process")
+
+# The program's watchdog (default 60 s) must not stop a slow but healthy run:
+# allow 10x the time at a pessimistic 1 G increments/s, never under 60 s.
+timeout_for() { awk -v runs="$1" -v w="$2" -v n="$N" 'BEGIN { t = 10 * runs * 4 * w * n / 1e9; printf "%d", (t < 60 ? 60 : (t > 86400 ? 86400 : t)) }'; }
+
+# Write into a scratch directory and move into results/ only at the end, so an
+# interrupted run leaves the previous results whole.
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$OUT"
+steps=$(( ${#wlist[@]} + ${#names[@]} ))
+step=0
+
+# 1. In-process: `--mode all` interleaves the configurations rep by rep, so a
+# slow patch of the machine (frequency, a neighbour VM) hits all of them alike.
+for w in "${wlist[@]}"; do
+    step=$((step + 1))
+    echo "[$step/$steps] count: all configurations in-process, workers=$w, ${reps} reps" >&2
+    "$BIN/count" --mode all --workers "$w" --iterations "$N" \
+        --repeat "$reps" --warmup 1 --timeout "$(timeout_for $((reps + 1)) "$w")" --csv > "$tmp/w$w.csv"
+    # The program checks its own total (exit 1); check the CSV contract too, so
+    # a changed format fails here and not as a wrong chart.
+    awk -F, -v w="$w" -v reps="$reps" '
+        NR == 1 { if ($0 != "mode,gil,workers,iterations,rep,seconds,total") { print "count bench: unexpected header: " $0 > "/dev/stderr"; exit 1 }; next }
+        NF != 7 || $3 != w || $7 != $3 * $4 || $6 <= 0 { print "count bench: bad row: " $0 > "/dev/stderr"; exit 1 }
+        { rows++ }
+        END { if (rows != 4 * reps) { print "count bench: expected " 4 * reps " rows, got " rows + 0 > "/dev/stderr"; exit 1 } }
+    ' "$tmp/w$w.csv"
+done
+{ head -n 1 "$tmp/w${wlist[0]}.csv"; for w in "${wlist[@]}"; do tail -n +2 "$tmp/w$w.csv"; done; } > "$tmp/count.csv"
+
+# 2. Whole program under hyperfine: what a user waiting at the prompt sees,
+# including exec, dynamic loading and exit. --shell=none: no shell start-up to
+# subtract, so millisecond differences stay visible.
+for i in "${!names[@]}"; do
+    step=$((step + 1)); name=${names[$i]}
+    echo "[$step/$steps] count: hyperfine $name, workers=${wlist[0]}..${wlist[-1]}, $runs runs" >&2
+    # hyperfine splits the command line itself (no shell), flags included.
+    hyperfine --shell=none --style none --warmup 1 --runs "$runs" \
+        --parameter-list workers "$workers" --command-name "$name" \
+        --export-csv "$tmp/h-$name.csv" --export-json "$tmp/count-hyperfine-$name.json" \
+        "$BIN/count ${flags[$i]} --workers {workers} --iterations $N --repeat 1 --warmup 0 --timeout $(timeout_for 1 "${wlist[-1]}") --csv"
+done
+# Merge the four summaries into one CSV, columns picked by header name (the
+# order hyperfine uses is not part of its contract).
+for name in "${names[@]}"; do cat "$tmp/h-$name.csv"; done | awk -F, -v runs="$runs" '
+    BEGIN { print "config,mode,gil,workers,runs,median_s,mean_s,min_s,max_s,stddev_s,user_s,system_s" }
+    $1 == "command" { for (i = 1; i <= NF; i++) col[$i] = i; next }
+    {
+        config = $col["command"]; mode = config; gil = 0
+        if (sub(/\+gil$/, "", mode)) gil = 1
+        printf "%s,%s,%d,%d,%d,%.6g,%.6g,%.6g,%.6g,%.3g,%.6g,%.6g\n", config, mode, gil, $col["parameter_workers"], runs,
+            $col["median"], $col["mean"], $col["min"], $col["max"], $col["stddev"], $col["user"], $col["system"]
+    }' > "$tmp/count-hyperfine.csv"
+
+# 3. Reduce the raw rows: sort each group's times, so min, median and max are
+# positions; speedup = serial median / this median at the same W. The rank puts
+# serial first, so its medians are known before the configurations that need them.
+echo "count: reducing -> $OUT/count-summary.csv" >&2
+awk -F, 'NR > 1 {
+        config = $1 ($2 == 1 ? "+gil" : "")
+        rank = config == "serial" ? 1 : config == "thread" ? 2 : config == "thread+gil" ? 3 : config == "process" ? 4 : 9
+        print rank "," config "," $1 "," $2 "," $3 "," $6 "," $4
+    }' "$tmp/count.csv" |
+sort -t, -k1,1n -k2,2 -k5,5n -k6,6g |
+awk -F, '
+    function flush(   median, sum, i, s) {
+        if (n == 0) return
+        median = n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+        for (i = 1; i <= n; i++) sum += v[i]
+        if (config == "serial") serial[w] = median
+        s = serial[w]
+        printf "%s,%s,%s,%d,%.0f,%d,%.6g,%.6g,%.6g,%.6g,%s,%s,%s\n", config, mode, gil, w, iterations, n,
+            v[1], median, v[n], sum / n,
+            s ? sprintf("%.4f", s / median) : "", s ? sprintf("%.4f", s / v[n]) : "", s ? sprintf("%.4f", s / v[1]) : ""
+        n = 0
+    }
+    BEGIN { print "config,mode,gil,workers,iterations,n,min_s,median_s,max_s,mean_s,speedup,speedup_min,speedup_max" }
+    $2 != config || $5 != w { flush(); config = $2; mode = $3; gil = $4; w = $5; iterations = $7 }
+    { v[++n] = $6 }
+    END { flush() }' > "$tmp/count-summary.csv"
+
+mv "$tmp"/count*.csv "$tmp"/count-hyperfine-*.json "$OUT"/
+echo "count: wrote $OUT/count.csv $OUT/count-summary.csv $OUT/count-hyperfine.csv" >&2
