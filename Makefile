@@ -75,7 +75,9 @@ $(TEST_BIN): $(TEST_OBJ) $(LIBCOMMON)
 # Sanitizers: stop at the first report, and make it fail the test.
 export ASAN_OPTIONS  := abort_on_error=0:detect_leaks=1:exitcode=66
 export UBSAN_OPTIONS := halt_on_error=1:print_stacktrace=1:exitcode=66
-export TSAN_OPTIONS  := halt_on_error=1:exitcode=66:second_deadlock_stack=1
+# atexit_sleep_ms=0: TSan otherwise pauses 1 s at every exit, and the tests
+# start hundreds of short-lived processes.
+export TSAN_OPTIONS  := halt_on_error=1:exitcode=66:second_deadlock_stack=1:atexit_sleep_ms=0
 # Check's per-test timeouts are sized for the plain build; sanitized code is
 # slower, so they are scaled rather than loosened for everyone.
 run-tests: $(LAB_BINS) $(TEST_BIN)

@@ -52,7 +52,9 @@ static int exitcode_from_status(int status)
  * it in every child -- each page a child writes costs a copy-on-write fault,
  * about 13 us on a small VM, paid before the child's work starts -- a child
  * resets it only when it first uses it itself. */
-static pid_t registry_owner;
+/* Atomic: the watchdog thread reads it while the main thread may be setting
+ * it on its first proc_start(). */
+static _Atomic pid_t registry_owner;
 
 static void registry_lock(void)
 {
@@ -86,9 +88,13 @@ static void child_setup(const char *name, pid_t parent)
     log_set_name(name);
 
     /* The parent's watchdog blocked SIGINT/SIGTERM/SIGHUP in every thread to
-     * receive them synchronously.  Give the child the default behaviour back,
-     * except SIGINT: the terminal sends Ctrl+C to the whole process group,
-     * and the parent alone decides what happens then (it kills us). */
+     * receive them synchronously, and the parent may have ignored or caught
+     * them.  Give the child the default behaviour back, so that terminate()
+     * (SIGTERM) ends it, except SIGINT: the terminal sends Ctrl+C to the
+     * whole process group, and the parent alone decides what happens then
+     * (it kills us). */
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
     sigset_t mask;
     sigemptyset(&mask);
     sigaddset(&mask, SIGINT);
@@ -106,6 +112,16 @@ void proc_start(struct proc *process, const char *name, proc_main_fn main,
     fflush(stderr);
 
     pid_t parent = getpid();
+    /* Block SIGTERM and SIGHUP across fork().  The child inherits the
+     * parent's handlers until child_setup() resets them; a terminate() that
+     * arrived in between would hit an inherited SIG_IGN and be discarded.
+     * A blocked signal is kept pending instead, and delivered when the child
+     * unblocks it, with the default action in place. */
+    sigset_t lifecycle, saved_mask;
+    sigemptyset(&lifecycle);
+    sigaddset(&lifecycle, SIGTERM);
+    sigaddset(&lifecycle, SIGHUP);
+    CHECK_PT(pthread_sigmask(SIG_BLOCK, &lifecycle, &saved_mask));
     /* Hold the registry across fork() so the watchdog never sees a child
      * that exists but is not yet recorded. */
     registry_lock();
@@ -128,6 +144,7 @@ void proc_start(struct proc *process, const char *name, proc_main_fn main,
     }
     registry[registry_count++] = pid;
     registry_unlock();
+    CHECK_PT(pthread_sigmask(SIG_SETMASK, &saved_mask, NULL));
     process->pid = pid;
 }
 

@@ -12,8 +12,14 @@
  * covers the one path no code of ours runs on: the parent being SIGKILLed.
  *
  * Signals in the child: SIGINT stays blocked (Ctrl+C is handled once, by the
- * parent's watchdog, which kills the whole family), every other signal is
- * back to its default action.
+ * parent's watchdog, which kills the whole family); SIGTERM and SIGHUP are
+ * unblocked and back to their default action, so terminate() works even if
+ * the parent ignored or caught them.  Other inherited dispositions are kept,
+ * as fork() keeps them.
+ *
+ * One caveat of PR_SET_PDEATHSIG: it fires when the *thread* that forked the
+ * child ends, not the process.  Start children from a thread that outlives
+ * them (every lab starts them from its main thread).
  */
 #ifndef COMMON_PROC_H
 #define COMMON_PROC_H

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -193,3 +194,87 @@ int orphans_adopted(void)
     }
     return adopted;
 }
+
+/* ---- Sub-children ---------------------------------------------------- */
+
+void default_signals(void)
+{
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
+}
+
+/* An anonymous in-memory file: no name in any directory, gone when closed. */
+int memory_file(const char *name)
+{
+    int fd = memfd_create(name, MFD_CLOEXEC);
+    ck_assert_int_ge(fd, 0);
+    return fd;
+}
+
+void read_all(int fd, char *buffer, size_t size)
+{
+    ssize_t n = pread(fd, buffer, size - 1, 0);
+    buffer[n > 0 ? n : 0] = '\0';
+    close(fd);
+}
+
+struct sub sub_start(int (*fn)(void *), void *arg)
+{
+    struct sub sub = {.out = memory_file("sub-out"),
+                      .err = memory_file("sub-err")};
+    fflush(stdout);
+    fflush(stderr);
+    sub.pid = fork();
+    ck_assert_int_ne(sub.pid, -1);
+    if (sub.pid == 0) {
+        dup2(sub.out, STDOUT_FILENO);
+        dup2(sub.err, STDERR_FILENO);
+        int rc = fn(arg);
+        fflush(stdout);
+        fflush(stderr);
+        _exit(rc);
+    }
+    return sub;
+}
+
+struct sub_result *sub_finish(struct sub *sub, double timeout)
+{
+    static struct sub_result result;
+    memset(&result, 0, sizeof result);
+    double start = clock_seconds();
+    double deadline = start + timeout * time_scale();
+    int status = 0;
+    pid_t got;
+    while ((got = waitpid(sub->pid, &status, WNOHANG)) == 0 &&
+           clock_seconds() < deadline)
+        clock_sleep(0.002);
+    if (got == 0) {
+        result.timed_out = true;
+        kill(sub->pid, SIGKILL);
+        waitpid(sub->pid, &status, 0);
+    }
+    result.seconds = clock_seconds() - start;
+    result.status = WIFSIGNALED(status) ? -WTERMSIG(status) : WEXITSTATUS(status);
+    read_all(sub->out, result.out, sizeof result.out);
+    read_all(sub->err, result.err, sizeof result.err);
+    return &result;
+}
+
+struct sub_result *run_sub(int (*fn)(void *), void *arg, double timeout)
+{
+    struct sub sub = sub_start(fn, arg);
+    return sub_finish(&sub, timeout);
+}
+
+pid_t read_pid(int fd, double timeout)
+{
+    struct pollfd ready = {.fd = fd, .events = POLLIN};
+    ck_assert_msg(poll(&ready, 1, (int)(timeout * time_scale() * 1000)) == 1,
+                  "no pid from the sub-child in time");
+    pid_t pid = 0;
+    ck_assert_int_eq(read(fd, &pid, sizeof pid), (ssize_t)sizeof pid);
+    return pid;
+}
+
+bool pid_exists(pid_t pid) { return kill(pid, 0) == 0 || errno != ESRCH; }

@@ -6,6 +6,7 @@
  */
 #include "harness.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 Suite *flags_suite(void);
