@@ -27,6 +27,8 @@ set style line 1 lc rgb '#000000' lw 2 pt 7  ps 1.1 dt 1              # serial
 set style line 2 lc rgb '#1f5fbf' lw 2 pt 5  ps 1.0 dt 2              # threads
 set style line 3 lc rgb '#c0392b' lw 2 pt 9  ps 1.3 dt 4              # threads + GIL
 set style line 4 lc rgb '#2e8b57' lw 2 pt 13 ps 1.3 dt 5              # processes
+set style line 5 lc rgb '#c0392b' lw 2 pt 8  ps 1.4 dt 1              # CPython threads (hollow: real CPython)
+set style line 6 lc rgb '#2e8b57' lw 2 pt 12 ps 1.4 dt 1              # CPython processes
 set style line 9 lc rgb '#bbbbbb' lw 6 dt 1                          # ideal line: a wide pale band under the data
 set style line 10 lc rgb '#777777' lw 1.5 dt 3                        # marks (core count)
 

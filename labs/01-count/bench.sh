@@ -49,7 +49,7 @@ timeout_for() { awk -v runs="$1" -v w="$2" -v n="$N" 'BEGIN { t = 10 * runs * 4 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$OUT"
-steps=$(( ${#wlist[@]} + ${#names[@]} ))
+steps=$(( ${#wlist[@]} + ${#names[@]} + 1 ))   # + the CPython step
 step=0
 
 # 1. In-process: `--mode all` interleaves the configurations rep by rep, so a
@@ -94,32 +94,30 @@ for name in "${names[@]}"; do cat "$tmp/h-$name.csv"; done | awk -F, -v runs="$r
             $col["median"], $col["mean"], $col["min"], $col["max"], $col["stddev"], $col["user"], $col["system"]
     }' > "$tmp/count-hyperfine.csv"
 
-# 3. Reduce the raw rows: sort each group's times, so min, median and max are
-# positions; speedup = serial median / this median at the same W. The rank puts
-# serial first, so its medians are known before the configurations that need them.
+# 3. Reduce the raw rows to medians and speedups over serial at the same W.
 echo "count: reducing -> $OUT/count-summary.csv" >&2
-awk -F, 'NR > 1 {
-        config = $1 ($2 == 1 ? "+gil" : "")
-        rank = config == "serial" ? 1 : config == "thread" ? 2 : config == "thread+gil" ? 3 : config == "process" ? 4 : 9
-        print rank "," config "," $1 "," $2 "," $3 "," $6 "," $4
-    }' "$tmp/count.csv" |
-sort -t, -k1,1n -k2,2 -k5,5n -k6,6g |
-awk -F, '
-    function flush(   median, sum, i, s) {
-        if (n == 0) return
-        median = n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-        for (i = 1; i <= n; i++) sum += v[i]
-        if (config == "serial") serial[w] = median
-        s = serial[w]
-        printf "%s,%s,%s,%d,%.0f,%d,%.6g,%.6g,%.6g,%.6g,%s,%s,%s\n", config, mode, gil, w, iterations, n,
-            v[1], median, v[n], sum / n,
-            s ? sprintf("%.4f", s / median) : "", s ? sprintf("%.4f", s / v[n]) : "", s ? sprintf("%.4f", s / v[1]) : ""
-        n = 0
-    }
-    BEGIN { print "config,mode,gil,workers,iterations,n,min_s,median_s,max_s,mean_s,speedup,speedup_min,speedup_max" }
-    $2 != config || $5 != w { flush(); config = $2; mode = $3; gil = $4; w = $5; iterations = $7 }
-    { v[++n] = $6 }
-    END { flush() }' > "$tmp/count-summary.csv"
+awk -F, 'NR > 1 { print $1 ($2 == 1 ? "+gil" : "") "," $1 "," $2 "," $3 "," $4 "," $6 }' "$tmp/count.csv" |
+    scripts/summarize.sh serial > "$tmp/count-summary.csv"
+
+# 4. The same experiment in real CPython (labs/01-count/count.py), when
+# python3 is installed: the real GIL drawn next to the emulated one. CPython
+# counts ~50 M/s, not ~3 G/s, so N is smaller; W = 1, 2, the cores and 5.
+if command -v python3 >/dev/null; then
+    case $SIZE in quick) pyN=200000 pyreps=2 ;; full) pyN=10000000 pyreps=5 ;; *) pyN=10000000 pyreps=3 ;; esac
+    pyworkers=$(printf '%s\n' 1 2 "$cores" 5 | sort -n | uniq | tr '\n' ' ')
+    step=$((step + 1))
+    echo "[$step/$steps] count: CPython (count.py), workers=${pyworkers% }, N=$pyN, $pyreps reps" >&2
+    echo "mode,gil,workers,iterations,rep,seconds,total" > "$tmp/count-cpython.csv"
+    for w in $pyworkers; do
+        python3 labs/01-count/count.py --workers "$w" --iterations "$pyN" --repeat "$pyreps" --warmup 1 --csv |
+            tail -n +2 >> "$tmp/count-cpython.csv"
+    done
+    awk -F, 'NR > 1 { print $1 "," $1 "," $2 "," $3 "," $4 "," $6 }' "$tmp/count-cpython.csv" |
+        scripts/summarize.sh python-serial > "$tmp/count-cpython-summary.csv"
+else
+    echo "count: python3 not found: skipping the CPython comparison" >&2
+    rm -f "$OUT"/count-cpython*.csv   # no stale comparison from another run
+fi
 
 mv "$tmp"/count*.csv "$tmp"/count-hyperfine-*.json "$OUT"/
 echo "count: wrote $OUT/count.csv $OUT/count-summary.csv $OUT/count-hyperfine.csv" >&2

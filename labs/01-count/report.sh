@@ -19,3 +19,12 @@ cores=$(sed -n 's/^cores: //p' results/machine.txt 2>/dev/null || true)
 [ -f "$whole" ] || whole=/dev/null
 
 awk -F, -v cores="$cores" -v summary="$summary" -f labs/01-count/report.awk "$summary" "$whole"
+
+# The real-CPython comparison, when the bench could run it.
+python_summary=results/count-cpython-summary.csv
+if [ -f "$python_summary" ]; then
+    c_iterations=$(awk -F, 'NR == 2 { print $5 }' "$summary")
+    py_version=$(python3 --version 2>/dev/null || echo "CPython")
+    awk -F, -v cores="$cores" -v c_iterations="$c_iterations" -v py_version="$py_version" \
+        -f labs/01-count/report-cpython.awk "$summary" "$python_summary"
+fi
