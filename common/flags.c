@@ -29,7 +29,7 @@ struct flag flag_iterations(uint64_t *target)
 struct flag flag_repeat(uint64_t *target)
 {
     return (struct flag){.name = "repeat", .type = FLAG_COUNT,
-                         .target = target, .min = 1, .max = 1000,
+                         .target = target, .min = 1, .max = REPEAT_MAX,
                          .value_name = "R",
                          .help = "measured repetitions (the median is "
                                  "reported, with min and max)"};
@@ -46,7 +46,7 @@ struct flag flag_warmup(uint64_t *target)
 
 struct flag flag_timeout(double *target)
 {
-    return (struct flag){.name = "timeout", .type = FLAG_SECONDS,
+    return (struct flag){.name = "timeout", .type = FLAG_DECIMAL,
                          .target = target, .low = 0.01, .high = 86400,
                          .value_name = "S",
                          .help = "watchdog: stop the run after S seconds "
@@ -121,7 +121,7 @@ static void describe_range(const struct flag *flag, char *out, size_t size)
                      (unsigned long long)flag->min,
                      (unsigned long long)flag->max);
         return;
-    case FLAG_SECONDS:
+    case FLAG_DECIMAL:
         snprintf(out, size, "a number from %g to %g", flag->low, flag->high);
         return;
     case FLAG_CHOICE: {
@@ -165,7 +165,7 @@ static int set_value(struct flag *flag, const char *text, char *error,
         *(uint64_t *)flag->target = value;
         return 0;
     }
-    case FLAG_SECONDS: {
+    case FLAG_DECIMAL: {
         double value;
         if (!parse_decimal(text, &value))
             return fail(error, size, "--%s: '%s' is not %s", flag->name, text,
@@ -238,7 +238,7 @@ int flags_parse(struct program *program, int argc, char **argv, char *error,
             value = "";
         } else if (equals) {
             value = equals + 1;
-        } else if (i + 1 < argc) {
+        } else if (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0) {
             value = argv[++i];
         } else {
             char range[256];
@@ -299,7 +299,7 @@ static void print_default(const struct flag *flag)
         printf(" (default %llu)",
                (unsigned long long)*(const uint64_t *)flag->target);
         break;
-    case FLAG_SECONDS:
+    case FLAG_DECIMAL:
         printf(" (default %g)", *(const double *)flag->target);
         break;
     case FLAG_CHOICE:
@@ -333,12 +333,14 @@ void flags_print_help(const struct program *program)
     }
     printf("  %-22s %s\n", "--help", "show this text and exit");
     printf("\nExit status:\n"
-           "  0    the experiment ran and its result checked out\n"
-           "  1    the program's own check of its result failed\n"
-           "  2    bad command line (nothing was run)\n"
-           "  3    the watchdog stopped a run that did not finish in time\n"
-           "  4    a system call failed unexpectedly (file:line printed)\n"
-           "  130  interrupted (Ctrl+C): every child was killed and reaped\n");
+           "  0      the experiment ran and its result checked out\n"
+           "  1      the program's own check of its result failed\n"
+           "  2      bad command line (nothing was run)\n"
+           "  3      the watchdog stopped a run that did not finish in time\n"
+           "  4      a system call failed unexpectedly (file:line printed)\n"
+           "  128+N  stopped by signal N (130: Ctrl+C, 143: SIGTERM, 129: "
+           "SIGHUP),\n"
+           "         after every child was killed and reaped\n");
     if (program->exit_notes)
         printf("%s\n", program->exit_notes);
 }

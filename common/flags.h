@@ -12,8 +12,9 @@
  *
  * Accepted forms: `--name value` and `--name=value`.  Whole numbers are plain
  * digits, optionally with a k, M or G suffix (x1000, x1000000, x10^9), so
- * `--iterations 100M` is 100,000,000.  Numbers with a unit (FLAG_SECONDS)
- * accept decimals (`--timeout 0.5`).  Out-of-range values, overflow
+ * `--iterations 100M` is 100,000,000.  Decimal flags (FLAG_DECIMAL)
+ * accept decimals (`--timeout 0.5`).  A value that starts with -- is taken
+ * for a forgotten value (`--mode --workers 2`), not a value.  Out-of-range values, overflow
  * (`99999999999999999999`, `1e30`), signs, empty values, unknown flags,
  * missing values, stray arguments and repeated flags are all errors.
  */
@@ -27,7 +28,7 @@
 enum flag_type {
     FLAG_SWITCH,  /* takes no value; target: bool */
     FLAG_COUNT,   /* whole number in [min, max]; target: uint64_t */
-    FLAG_SECONDS, /* decimal number in [low, high]; target: double */
+    FLAG_DECIMAL, /* decimal number in [low, high] (seconds, ms...); target: double */
     FLAG_CHOICE,  /* one of `choices`; target: int, the index */
 };
 
@@ -36,7 +37,7 @@ struct flag {
     enum flag_type type;
     void *target;               /* where the value goes; keeps its default */
     uint64_t min, max;          /* FLAG_COUNT */
-    double low, high;           /* FLAG_SECONDS (any unit: seconds, ms) */
+    double low, high;           /* FLAG_DECIMAL */
     const char *const *choices; /* FLAG_CHOICE, NULL-terminated */
     const char *value_name;     /* shown in --help: "W", "N", "S" */
     const char *help;           /* one line */
@@ -52,6 +53,7 @@ struct program {
 };
 
 /* The shared flags: the same name, range and help text in every lab. */
+enum { REPEAT_MAX = 1000 }; /* --repeat's upper bound, for sizing arrays */
 struct flag flag_workers(uint64_t *target, uint64_t max);
 struct flag flag_iterations(uint64_t *target);
 struct flag flag_repeat(uint64_t *target);
@@ -62,8 +64,8 @@ struct flag flag_seed(uint64_t *target);
 #define FLAG_END ((struct flag){.name = NULL})
 
 /* Parse argv into the table.  Returns 0 on success, 1 if --help was asked
- * for (the help text is then in nothing: call flags_print_help), or -1 on
- * bad input with a one-line explanation in `error`. */
+ * for (nothing is printed: call flags_print_help), or -1 on bad input with
+ * a one-line explanation in `error`. */
 int flags_parse(struct program *program, int argc, char **argv, char *error,
                 size_t error_size);
 

@@ -79,18 +79,12 @@ void gil_release(struct gil *gil)
     CHECK_PT(pthread_mutex_lock(&gil->mutex));
     gil->locked = false;
     CHECK_PT(pthread_cond_signal(&gil->released));
-    CHECK_PT(pthread_mutex_unlock(&gil->mutex));
-}
-
-void gil_yield(struct gil *gil)
-{
-    CHECK_PT(pthread_mutex_lock(&gil->mutex));
-    gil->locked = false;
-    CHECK_PT(pthread_cond_signal(&gil->released));
-    /* Forced switching: wait until a waiter has really taken the GIL.
-     * Without this, the thread that just let go usually wins the race to
-     * take it back (it is running; the waiter must first be woken), and the
-     * waiter starves.  `waiting > 0` guarantees someone will take it. */
+    /* Forced switching, on every drop while a waiter has asked (as CPython's
+     * drop_gil does, around I/O too): wait until that waiter has really
+     * taken the GIL.  Without this, the thread that just let go usually
+     * wins the race to take it back -- it is running, while the waiter must
+     * first be woken -- and the waiter starves.  `waiting > 0` guarantees
+     * that someone will take it, so this wait ends. */
     if (atomic_load_explicit(&gil->drop_request, memory_order_relaxed) &&
         gil->waiting > 0) {
         atomic_fetch_add_explicit(&gil->forced_switches, 1,
@@ -100,6 +94,11 @@ void gil_yield(struct gil *gil)
             CHECK_PT(pthread_cond_wait(&gil->switched, &gil->mutex));
     }
     CHECK_PT(pthread_mutex_unlock(&gil->mutex));
+}
+
+void gil_yield(struct gil *gil)
+{
+    gil_release(gil); /* hands over: the drop request is set */
     gil_acquire(gil);
 }
 

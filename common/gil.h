@@ -13,9 +13,9 @@
  *     sys.getswitchinterval()) without any other thread taking the GIL in the
  *     meantime sets the drop request.  The holder sees it at its next
  *     checkpoint and releases the GIL.
- *   - Forced switching: after a requested drop the old holder waits until
- *     another thread has actually taken the GIL, so it cannot grab it right
- *     back and starve the waiter.
+ *   - Forced switching: on any drop while the request is set, the old holder
+ *     waits until another thread has actually taken the GIL, so it cannot
+ *     grab it right back and starve the waiter.
  *
  * So at most one thread runs interpreted work at any moment, whatever the
  * number of cores: W threads take as long as one thread doing all the work,
@@ -64,7 +64,8 @@ void gil_destroy(struct gil *gil);
 void gil_acquire(struct gil *gil);
 
 /* Let the GIL go (at the end of the work, or around blocking I/O, as
- * CPython does around a read() or a sleep()). */
+ * CPython does around a read() or a sleep()).  If a waiter has asked for
+ * the GIL, wait until it has taken it (forced switching). */
 void gil_release(struct gil *gil);
 
 /* Hand the GIL to the waiter that asked for it, then queue to take it

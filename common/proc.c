@@ -211,7 +211,11 @@ bool proc_join(struct proc *process, double timeout_seconds)
     }
     /* A pidfd becomes readable when the child ends: poll() gives us a timed
      * wait without a busy loop (Linux >= 5.3). */
-    int pidfd = (int)CHECK(syscall(SYS_pidfd_open, process->pid, 0));
+    int pidfd = (int)syscall(SYS_pidfd_open, process->pid, 0);
+    if (pidfd == -1 && errno == ESRCH) /* reaped already: by the watchdog */
+        lost_child(__FILE__, __LINE__, "pidfd_open()");
+    if (pidfd == -1)
+        die_at(__FILE__, __LINE__, "pidfd_open()", errno);
     struct pollfd ready = {.fd = pidfd, .events = POLLIN};
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
@@ -250,7 +254,18 @@ void proc_signal(struct proc *process, int signal_number)
 {
     if (process->joined || process->pid == 0)
         return;
-    CHECK(kill(process->pid, signal_number));
+    /* Only while the pid is in the registry: then it is ours, alive or a
+     * zombie, and cannot have been reused.  If the watchdog reaped it in a
+     * teardown, the pid may already name another process: leave it be. */
+    registry_lock();
+    bool ours = false;
+    for (int i = 0; i < registry_count && !ours; i++)
+        ours = registry[i] == process->pid;
+    int rc = ours ? kill(process->pid, signal_number) : 0;
+    int saved = errno;
+    registry_unlock();
+    if (rc == -1)
+        die_at(__FILE__, __LINE__, "kill()", saved);
 }
 
 int proc_active_count(void)
@@ -280,9 +295,10 @@ int proc_kill_all_and_reap(double grace_seconds)
      * holds it itself (die_at() while reaping): go on.  If it cannot be had
      * in time, the children still die with us through PR_SET_PDEATHSIG. */
     struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += 1;
-    int locked = pthread_mutex_timedlock(&registry_mutex, &deadline);
+    int locked = pthread_mutex_clocklock(&registry_mutex, CLOCK_MONOTONIC,
+                                         &deadline);
     if (locked != 0 && locked != EDEADLK)
         return 0;
     int killed = registry_count;

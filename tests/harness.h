@@ -21,54 +21,6 @@
 
 #ifndef BIN_DIR
 #define BIN_DIR "build/bin"
-/* ---- Sub-children ------------------------------------------------------
- * Code that exits (die_at, a flag error, the watchdog firing) runs in a
- * child the test forks, with stdout and stderr captured in memory files;
- * the test then checks the exit status and the output. */
-struct sub {
-    pid_t pid;
-    int out, err;
-};
-
-struct sub_result {
-    int status;     /* exit status, or -N if killed by signal N */
-    bool timed_out; /* killed by sub_finish at the time bound */
-    double seconds;
-    char out[16384], err[16384];
-};
-
-/* An anonymous in-memory file (memfd): no name in any directory, so
- * nothing to clean up.  read_all() reads it from the start, then closes it. */
-int memory_file(const char *name);
-void read_all(int fd, char *buffer, size_t size);
-
-/* Fork; the child runs fn(arg) and exits with its return value. */
-struct sub sub_start(int (*fn)(void *), void *arg);
-
-/* Wait at most timeout seconds (scaled by time_scale()), then SIGKILL it.
- * The result lives in static storage until the next call. */
-struct sub_result *sub_finish(struct sub *sub, double timeout);
-struct sub_result *run_sub(int (*fn)(void *), void *arg, double timeout);
-
-/* In a sub-child: report a failed expectation on stderr, return `code`. */
-#define SUB_EXPECT(condition, code)                                            \
-    do {                                                                       \
-        if (!(condition)) {                                                    \
-            fprintf(stderr, "sub-child check failed (line %d): %s\n",          \
-                    __LINE__, #condition);                                     \
-            return (code);                                                     \
-        }                                                                      \
-    } while (0)
-
-/* Read one pid_t a sub-child wrote to a pipe, within timeout seconds. */
-pid_t read_pid(int fd, double timeout);
-bool pid_exists(pid_t pid);
-
-/* SIGINT, SIGTERM and SIGHUP back to their default action.  A test process
- * inherits Check's runner handlers for them; a child that inherited those
- * in turn would signal the whole test's process group. */
-void default_signals(void);
-
 #endif
 
 struct program_result {

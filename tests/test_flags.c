@@ -57,7 +57,7 @@ static void fixture(void)
     table[n++] = flag_repeat(&options.repeat);
     table[n++] = flag_warmup(&options.warmup);
     table[n++] = flag_seed(&options.seed);
-    table[n++] = (struct flag){.name = "switch-interval", .type = FLAG_SECONDS,
+    table[n++] = (struct flag){.name = "switch-interval", .type = FLAG_DECIMAL,
                                .target = &options.interval_ms, .low = 0.01,
                                .high = 10000, .value_name = "MS",
                                .help = "GIL switch interval in milliseconds"};
@@ -363,11 +363,10 @@ START_TEST(missing_value)
     fixture();
     expect_error(parse("--mode", NULL), "--mode", "missing", "all", "process",
                  NULL);
-    /* The next flag is not taken as a missing value's stand-in silently:
-     * it is refused as the value it would be. */
+    /* The next flag is not swallowed as the value: the value is missing. */
     fixture();
-    expect_error(parse("--workers", "--csv", NULL), "--workers", "--csv",
-                 NULL);
+    expect_error(parse("--workers", "--csv", NULL), "--workers", "missing",
+                 "1 to 1024", NULL);
     ck_assert(!options.csv);
 }
 END_TEST

@@ -223,6 +223,55 @@ START_TEST(no_starvation)
 }
 END_TEST
 
+/* Five competitors, as in the lab's default: every one of them must get its
+ * first turn early, not only when the others have finished.  Each thread
+ * works for `work` seconds in all; without drop requests the last one
+ * would wait about 4 x work before its first turn. */
+struct crowd {
+    struct gil gil;
+    double start, work;
+    double first_turn[5];
+};
+
+static struct crowd crowd;
+
+static void *crowd_member(void *arg)
+{
+    int self = (int)(intptr_t)arg;
+    gil_acquire(&crowd.gil);
+    crowd.first_turn[self] = clock_seconds() - crowd.start;
+    double held = 0;
+    while (held < crowd.work) { /* counts only time spent holding the GIL */
+        double t = clock_seconds();
+        spin(1000);
+        held += clock_seconds() - t;
+        gil_checkpoint(&crowd.gil);
+    }
+    gil_release(&crowd.gil);
+    return NULL;
+}
+
+START_TEST(five_threads_all_get_an_early_turn)
+{
+    gil_init(&crowd.gil, 0.001);
+    crowd.work = 0.3 * time_scale();
+    crowd.start = clock_seconds();
+    pthread_t threads[5];
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_eq(pthread_create(&threads[i], NULL, crowd_member,
+                                        (void *)(intptr_t)i), 0);
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_eq(pthread_join(threads[i], NULL), 0);
+    for (int i = 0; i < 5; i++)
+        ck_assert_msg(crowd.first_turn[i] < crowd.work / 2,
+                      "thread %d first held the GIL after %.3f s; the others "
+                      "work %.3f s each (interval 1 ms)",
+                      i, crowd.first_turn[i], crowd.work);
+    ck_assert_uint_ge(gil_counters(&crowd.gil).forced_switches, 4);
+    gil_destroy(&crowd.gil);
+}
+END_TEST
+
 /* ---- Counters ------------------------------------------------------------------------- */
 
 START_TEST(single_thread_never_asked_to_drop)
@@ -386,6 +435,7 @@ Suite *gil_suite(void)
     tcase_add_test(exclusion, at_most_one_holder);
     tcase_add_test(exclusion, forced_switches_between_two_competitors);
     tcase_add_test(exclusion, no_starvation);
+    tcase_add_test(exclusion, five_threads_all_get_an_early_turn);
     suite_add_tcase(suite, exclusion);
 
     TCase *counters = tcase_create("gil_counters");

@@ -96,7 +96,7 @@ for name in "${names[@]}"; do cat "$tmp/h-$name.csv"; done | awk -F, -v runs="$r
 
 # 3. Reduce the raw rows to medians and speedups over serial at the same W.
 echo "count: reducing -> $OUT/count-summary.csv" >&2
-awk -F, 'NR > 1 { print $1 ($2 == 1 ? "+gil" : "") "," $1 "," $2 "," $3 "," $4 "," $6 }' "$tmp/count.csv" |
+awk -F, 'NR > 1 { print $1 ($2 == 1 ? "+gil" : "") "," $1 "," $2 "," $3 "," $4 "," $5 "," $6 }' "$tmp/count.csv" |
     scripts/summarize.sh serial > "$tmp/count-summary.csv"
 
 # 4. The same experiment in real CPython (labs/01-count/count.py), when
@@ -112,7 +112,7 @@ if command -v python3 >/dev/null; then
         python3 labs/01-count/count.py --workers "$w" --iterations "$pyN" --repeat "$pyreps" --warmup 1 --csv |
             tail -n +2 >> "$tmp/count-cpython.csv"
     done
-    awk -F, 'NR > 1 { print $1 "," $1 "," $2 "," $3 "," $4 "," $6 }' "$tmp/count-cpython.csv" |
+    awk -F, 'NR > 1 { print $1 "," $1 "," $2 "," $3 "," $4 "," $5 "," $6 }' "$tmp/count-cpython.csv" |
         scripts/summarize.sh python-serial > "$tmp/count-cpython-summary.csv"
 else
     echo "count: python3 not found: skipping the CPython comparison" >&2

@@ -78,17 +78,18 @@ struct config {
     const char *explanation;
 };
 
-static const struct config configs[] = {
-    {"serial", RUN_SERIAL, false,
+enum { SERIAL, THREAD, THREAD_GIL, PROCESS, CONFIG_COUNT };
+
+static const struct config configs[CONFIG_COUNT] = {
+    [SERIAL] = {"serial", RUN_SERIAL, false,
      "one thread runs the tasks one after another"},
-    {"thread", RUN_THREADS, false,
+    [THREAD] = {"thread", RUN_THREADS, false,
      "one thread per task, in one process, no interpreter lock"},
-    {"thread+gil", RUN_THREADS, true,
+    [THREAD_GIL] = {"thread+gil", RUN_THREADS, true,
      "one thread per task, each must hold the emulated GIL to count"},
-    {"process", RUN_PROCESSES, false,
+    [PROCESS] = {"process", RUN_PROCESSES, false,
      "one child process per task (fork), results in shared memory"},
 };
-enum { CONFIG_COUNT = sizeof configs / sizeof configs[0] };
 
 /* ---- Command line ------------------------------------------------------ */
 
@@ -108,7 +109,7 @@ static struct options parse(int argc, char **argv, struct program *program)
 {
     struct options options = {.mode = MODE_ALL, .workers = 5,
                               .iterations = 100000000, .repeat = 1,
-                              .warmup = 0, .switch_interval_ms = 5,
+                              .warmup = 1, .switch_interval_ms = 5,
                               .timeout = 60};
     struct flag flags[] = {
         {.name = "mode", .type = FLAG_CHOICE, .target = &options.mode,
@@ -120,11 +121,11 @@ static struct options parse(int argc, char **argv, struct program *program)
         flag_iterations(&options.iterations),
         flag_repeat(&options.repeat),
         flag_warmup(&options.warmup),
-        {.name = "switch-interval", .type = FLAG_SECONDS,
+        {.name = "switch-interval", .type = FLAG_DECIMAL,
          .target = &options.switch_interval_ms, .low = 0.01, .high = 10000,
          .value_name = "MS",
-         .help = "GIL switch interval in milliseconds (CPython's "
-                 "sys.setswitchinterval)"},
+         .help = "GIL switch interval, in ms here (CPython's "
+                 "sys.setswitchinterval, which takes seconds)"},
         flag_timeout(&options.timeout),
         flag_csv(&options.csv),
         FLAG_END,
@@ -152,13 +153,13 @@ static int selected_configs(const struct options *options, int *chosen)
 {
     switch (options->mode) {
     case MODE_SERIAL:
-        chosen[0] = 0;
+        chosen[0] = SERIAL;
         return 1;
     case MODE_THREAD:
-        chosen[0] = options->gil ? 2 : 1;
+        chosen[0] = options->gil ? THREAD_GIL : THREAD;
         return 1;
     case MODE_PROCESS:
-        chosen[0] = 3;
+        chosen[0] = PROCESS;
         return 1;
     default:
         for (int i = 0; i < CONFIG_COUNT; i++)
@@ -199,7 +200,33 @@ static void narrate_run(const struct config *config,
            (unsigned long long)options->iterations);
 }
 
-/* Say what the numbers mean, worded from the numbers themselves. */
+/* Say what the numbers mean: the reason given depends on the measured
+ * speedup, so the words never contradict the table above them. */
+static const char *reason(int config, double speedup)
+{
+    bool gained = speedup >= 1.05, even = speedup > 0.85 && speedup < 1.15;
+    switch (config) {
+    case THREAD:
+        return gained ? "C has no interpreter lock, so the threads count\n"
+                        "              on every CPU at once"
+                      : "no lock holds them back, but creating and joining\n"
+                        "              threads costs more than this little work";
+    case THREAD_GIL:
+        return even ? "only the GIL's holder may count, so the threads\n"
+                      "              take turns: the documents' CPython result"
+               : speedup < 1 ? "the threads take turns, and starting them and\n"
+                               "              switching costs more than this little work"
+                             : "unexpected: the GIL should hold threads near the\n"
+                               "              serial time";
+    case PROCESS:
+        return gained ? "every CPU at once too, but each process costs a fork,\n"
+                        "              page faults and a reap to start and end"
+                      : "each process costs a fork, page faults and a reap,\n"
+                        "              more than this little work";
+    }
+    return "";
+}
+
 static void interpret(const double *speedups, const struct options *options)
 {
     int cpus = proc_cpu_count();
@@ -208,28 +235,14 @@ static void interpret(const double *speedups, const struct options *options)
            "CPU%s):\n",
            possible, (unsigned long long)options->workers,
            options->workers == 1 ? "" : "s", cpus, cpus == 1 ? "" : "s");
-    const char *why[CONFIG_COUNT] = {
-        NULL,
-        "C has no interpreter lock, so the threads count\n"
-        "              on every CPU at once",
-        "only the GIL's holder may count, so the threads\n"
-        "              take turns: the documents' CPython result",
-        "every CPU at once too, but each process costs a fork,\n"
-        "              page faults and a reap to start and end",
-    };
-    bool too_little_work = false;
-    for (int c = 1; c < CONFIG_COUNT; c++) {
+    for (int c = THREAD; c < CONFIG_COUNT; c++)
         printf("  %-11s %.2fx the serial speed: %s.\n", configs[c].label,
-               speedups[c], why[c]);
-        too_little_work |= c != 2 && speedups[c] < 0.95;
-    }
-    if (too_little_work)
-        printf("  Here starting workers costs more than the work itself: try "
-               "more --iterations.\n");
+               speedups[c], reason(c, speedups[c]));
 }
 
 static void print_summary(const int *chosen, int chosen_count,
-                          double samples[][1000], const struct options *options)
+                          double samples[][REPEAT_MAX],
+                          const struct options *options)
 {
     int repeat = (int)options->repeat;
     printf("\nSummary: %llu worker%s x %llu iterations, %d CPU%s, median of %d "
@@ -244,7 +257,7 @@ static void print_summary(const int *chosen, int chosen_count,
     double speedups[CONFIG_COUNT] = {0};
     for (int c = 0; c < chosen_count; c++) {
         struct stats s = stats_of(samples[chosen[c]], repeat);
-        if (chosen[c] == 0)
+        if (chosen[c] == SERIAL)
             serial = s.median;
         char median[32], min[32], max[32];
         printf("  %-11s %10s %10s %10s", configs[chosen[c]].label,
@@ -261,6 +274,28 @@ static void print_summary(const int *chosen, int chosen_count,
         interpret(speedups, options);
 }
 
+/* ---- If the watchdog fires: say what was running ----------------------- */
+
+static _Atomic int running_config = -1, running_rep;
+
+static void diagnose(void *arg, FILE *out)
+{
+    const struct options *options = arg;
+    int config = running_config, rep = running_rep;
+    if (config < 0)
+        return;
+    fprintf(out,
+            "count: it was in the %s run, %s %d of %llu, %llu workers x %llu "
+            "iterations\n"
+            "count: one worker counts about 3 G iterations/s on a fast core; "
+            "raise --timeout\n       or lower --iterations\n",
+            configs[config].label, rep < 0 ? "warm-up" : "repetition",
+            rep < 0 ? rep + (int)options->warmup + 1 : rep + 1,
+            (unsigned long long)(rep < 0 ? options->warmup : options->repeat),
+            (unsigned long long)options->workers,
+            (unsigned long long)options->iterations);
+}
+
 /* ---- main -------------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -273,10 +308,11 @@ int main(int argc, char **argv)
             "Each of W workers adds 1 to a local sum N times (the documents' "
             "calc()).\n"
             "--mode all (the default) runs the whole experiment: serial, "
-            "thread,\nthread+gil and process, repetitions interleaved so "
-            "machine noise hits\nall four alike, then a table of times and "
-            "speedups versus serial.\nEvery worker's sum is checked; a wrong "
-            "one makes the exit status 1.\n\n"
+            "thread,\nthread+gil and process, repetitions interleaved and "
+            "their order rotated,\nso machine noise and the after-effects of "
+            "one run (a fork's page faults)\nfall on all four alike; then a "
+            "table of times and speedups versus serial.\nEvery worker's sum "
+            "is checked; a wrong one makes the exit status 1.\n\n"
             "CSV (--csv): mode,gil,workers,iterations,rep,seconds,total\n"
             "  one row per measured repetition and configuration; seconds is "
             "the\n  wall time from the first start to the last join; total is "
@@ -286,12 +322,13 @@ int main(int argc, char **argv)
     };
     struct options options = parse(argc, argv, &program);
     watchdog_start(program.name, options.timeout);
+    watchdog_set_diagnosis(diagnose, &options);
 
     int chosen[CONFIG_COUNT];
     int chosen_count = selected_configs(&options, chosen);
     int workers = (int)options.workers;
     struct count_input input = {.iterations = options.iterations};
-    static double samples[CONFIG_COUNT][1000]; /* seconds, per repetition */
+    static double samples[CONFIG_COUNT][REPEAT_MAX]; /* seconds, per rep */
     bool all_correct = true;
 
     if (options.csv)
@@ -305,21 +342,37 @@ int main(int argc, char **argv)
 
     /* Warm-up runs (rep < 0) are done and thrown away.  Repetitions are
      * interleaved across configurations, so a slow moment of the machine
-     * lands on all of them rather than on one. */
+     * lands on all of them rather than on one.  The order also rotates each
+     * repetition: a run pays for its predecessor's after-effects (after a
+     * fork, the parent's pages must be copied on write again), so no
+     * configuration may always come after the same one.  Repetition 1, the
+     * one narrated, runs in the table's order. */
     for (int rep = -(int)options.warmup; rep < (int)options.repeat; rep++) {
-        for (int c = 0; c < chosen_count; c++) {
+        int rotation = (rep % chosen_count + chosen_count) % chosen_count;
+        for (int step = 0; step < chosen_count; step++) {
+            int c = (step + rotation) % chosen_count;
             const struct config *config = &configs[chosen[c]];
+            running_config = chosen[c];
+            running_rep = rep;
             struct gil gil;
             gil_init(&gil, options.switch_interval_ms / 1000.0);
             struct worker_run run = workers_run(
                 config->mode, workers, calc, &input, config->gil ? &gil : NULL);
 
             uint64_t total = 0;
+            bool correct = true;
             for (int i = 0; i < workers; i++) {
                 total += run.workers[i].result;
-                if (run.workers[i].status != 0 ||
-                    run.workers[i].result != options.iterations)
-                    all_correct = false;
+                correct &= run.workers[i].status == 0 &&
+                           run.workers[i].result == options.iterations;
+            }
+            if (!correct) { /* stop at the first wrong run, and show it */
+                all_correct = false;
+                if (!options.csv)
+                    narrate_run(config, &run, &options, &gil);
+                worker_run_release(&run);
+                gil_destroy(&gil);
+                goto done;
             }
             if (rep >= 0) {
                 samples[chosen[c]][rep] = run.seconds;
@@ -335,18 +388,19 @@ int main(int argc, char **argv)
             gil_destroy(&gil);
         }
     }
+done:
     watchdog_stop();
 
-    if (!options.csv)
-        print_summary(chosen, chosen_count, samples, &options);
     if (!all_correct) {
-        fprintf(stderr, "count: WRONG: at least one worker's sum is not %llu "
-                        "(or a worker failed); see above\n",
+        fprintf(stderr, "count: WRONG: a worker's sum is not %llu (or a "
+                        "worker failed); stopped at that run, see above\n",
                 (unsigned long long)options.iterations);
         return EXIT_WRONG;
     }
-    if (!options.csv)
+    if (!options.csv) {
+        print_summary(chosen, chosen_count, samples, &options);
         printf("Check: every sum is %llu. OK\n",
                (unsigned long long)options.iterations);
+    }
     return EXIT_OK;
 }

@@ -34,8 +34,9 @@ END {
 
     printf "Each of W workers counts to N = %s. In-process times (the program's own\n", big(N)
     printf "monotonic clock, first worker start to last join) are the median of %d\n", reps
-    print  "interleaved repetitions, with the min–max range; speedup = serial median /"
-    print  "median at the same W (1.00x = no gain)."
+    print  "interleaved repetitions, with the min–max range. Speedup = serial time /"
+    print  "time, paired repetition by repetition at the same W: the median of those"
+    print  "ratios, with their min–max (1.00x = no gain)."
     if (hruns) printf "Whole-program times come from hyperfine (%d runs per point).\n", hruns
     print ""
     print "![Wall time vs workers](../plots/count-time.svg)"
