@@ -1,5 +1,6 @@
 /* checked.c: the one place that turns an unexpected failure into an exit. */
 #include "checked.h"
+#include "cleanup.h"
 #include "proc.h"
 
 #include <errno.h>
@@ -21,6 +22,7 @@ _Noreturn void die_at(const char *file, int line, const char *what, int code)
     /* Leave nothing behind even on this path: the children we started die
      * with us.  (In a child process the registry is empty.) */
     proc_kill_all_and_reap(0.5);
+    cleanup_run(); /* temporary files too: nobody is writing them now */
     fflush(stdout);
     _exit(EXIT_SYSTEM);
 }

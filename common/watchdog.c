@@ -3,6 +3,7 @@
 #include "watchdog.h"
 
 #include "checked.h"
+#include "cleanup.h"
 #include "proc.h"
 #include "timing.h"
 
@@ -63,6 +64,7 @@ static _Noreturn void on_deadline(void)
         diagnose(atomic_load(&watchdog.diagnose_arg), stderr);
     list_children(stderr);
     proc_kill_all_and_reap(2.0);
+    cleanup_run();
     fprintf(stderr, "%s: watchdog: stopped; nothing left running (exit %d)\n",
             watchdog.program, EXIT_WATCHDOG);
     _exit(EXIT_WATCHDOG);
@@ -75,6 +77,7 @@ static _Noreturn void on_signal(int signal_number)
             sigabbrev_np(signal_number) ? sigabbrev_np(signal_number) : "a signal");
     list_children(stderr);
     proc_kill_all_and_reap(2.0);
+    cleanup_run();
     _exit(128 + signal_number);
 }
 

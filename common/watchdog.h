@@ -2,9 +2,11 @@
  *
  * watchdog_start() starts one thread that waits for whichever comes first:
  *   - the deadline (--timeout): it prints a diagnosis (what the run was doing,
- *     which children are alive), kills and reaps every child, exits 3;
- *   - Ctrl+C (SIGINT), SIGTERM or SIGHUP: it kills and reaps every child and
- *     exits 128 + the signal number (130 for Ctrl+C);
+ *     which children are alive), kills and reaps every child, runs the
+ *     cleanup steps (cleanup.h: temporary files), exits 3;
+ *   - Ctrl+C (SIGINT), SIGTERM or SIGHUP: it kills and reaps every child,
+ *     runs the cleanup steps, and exits 128 + the signal number (130 for
+ *     Ctrl+C);
  *   - watchdog_stop(): the run finished in time; the thread ends quietly.
  *
  * How: those three signals are blocked in every thread and read from a

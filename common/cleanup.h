@@ -1,0 +1,30 @@
+/* cleanup.h: what a run must remove on every exit path.
+ *
+ * A lab that creates temporary files registers their removal here once.  The
+ * registered steps then run on every way out of the process that registered
+ * them: a normal exit (atexit), die_at(), the watchdog's timeout and Ctrl+C
+ * (after every child is dead, so nothing is still writing).  They never run
+ * in a child process, which inherits the list but does not own the files.
+ *
+ * cleanup_tempdir() is the common case: a private directory from mkdtemp()
+ * under $TMPDIR (default /tmp), never a fixed name, removed with its files.
+ */
+#ifndef COMMON_CLEANUP_H
+#define COMMON_CLEANUP_H
+
+#include <stddef.h>
+
+typedef void (*cleanup_fn)(void *arg);
+
+/* Register fn(arg); steps run last-registered first.  At most 16. */
+void cleanup_push(cleanup_fn fn, void *arg);
+
+/* Run the registered steps now (once; later calls do nothing).  Only in the
+ * process that registered them. */
+void cleanup_run(void);
+
+/* Create "$TMPDIR/PREFIX-XXXXXX" and register its removal (its files
+ * first; the directory is flat).  Returns `path`. */
+const char *cleanup_tempdir(const char *prefix, char *path, size_t size);
+
+#endif
