@@ -226,24 +226,25 @@ static void repair(const struct setup *s, int me)
         sh->store.sold = sh->intent.sold_before;
         sh->intent.writing = 0;
         snprintf(what, sizeof what,
-                 "its update was cut in half; rolled back to %" PRId64
-                 " left, %d sold: that sale never happened",
+                 "Its update was cut in half: rolled back to %" PRId64
+                 " left, %d sold; that sale never happened",
                  sh->store.left, (int)sh->store.sold);
     } else if (s->store == STORE_SHM) {
         bool sold_to_dead = false;
         for (int k = 0; k < sh->store.sold; k++)
             sold_to_dead |= sh->store.buyers[k] == dead;
-        snprintf(what, sizeof what, "the store was consistent: %s",
+        snprintf(what, sizeof what, "The store was consistent: %s",
                  sold_to_dead ? "its sale was complete before it died"
                               : "it died before changing anything");
     } else {
         snprintf(what, sizeof what,
                  "db.json was whole (writes are atomic renames); a "
-                 "half-written temporary file may remain, removed at exit");
+                 "half-written\n    temporary file may remain, removed at exit");
     }
     snprintf(sh->repair, sizeof sh->repair,
              "buyer-%d got EOWNERDEAD: buyer-%d (pid %d) died holding the "
-             "mutex; %s; pthread_mutex_consistent() made it usable again",
+             "mutex.\n    %s.\n    pthread_mutex_consistent() made the mutex "
+             "usable again",
              me, dead, dead_pid, what);
     CHECK_PT(pthread_mutex_consistent(&sh->mutex));
 }
