@@ -5,12 +5,14 @@
 
 #include "checked.h"
 #include "log.h"
+#include "timing.h"
 
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -56,6 +58,9 @@ static int exitcode_from_status(int status)
  * it on its first proc_start(). */
 static _Atomic pid_t registry_owner;
 
+/* Does this thread hold the registry?  (die_at() may run while it does.) */
+static _Thread_local bool holding_registry;
+
 static void registry_lock(void)
 {
     pid_t self = getpid();
@@ -67,14 +72,17 @@ static void registry_lock(void)
             pthread_mutex_init(&registry_mutex, &attributes);
             pthread_mutexattr_destroy(&attributes);
             registry_count = 0;
+            holding_registry = false; /* the parent's thread held it */
         }
         registry_owner = self;
     }
     CHECK_PT(pthread_mutex_lock(&registry_mutex));
+    holding_registry = true;
 }
 
 static void registry_unlock(void)
 {
+    holding_registry = false;
     CHECK_PT(pthread_mutex_unlock(&registry_mutex));
 }
 
@@ -135,11 +143,11 @@ void proc_start(struct proc *process, const char *name, proc_main_fn main,
     }
     if (pid == -1) {
         int saved = errno;
-        pthread_mutex_unlock(&registry_mutex);
+        registry_unlock();
         die_at(__FILE__, __LINE__, "fork()", saved);
     }
     if (registry_count == REGISTRY_CAPACITY) {
-        pthread_mutex_unlock(&registry_mutex);
+        registry_unlock();
         die_at(__FILE__, __LINE__, "proc_start: registry full", EAGAIN);
     }
     registry[registry_count++] = pid;
@@ -291,16 +299,22 @@ int proc_kill_all_and_reap(double grace_seconds)
     if (registry_owner != getpid())
         return 0; /* a child with no children of its own */
     /* A bounded lock: another thread holds the registry only for moments
-     * (reaping a child that has already ended).  EDEADLK means this thread
-     * holds it itself (die_at() while reaping): go on.  If it cannot be had
-     * in time, the children still die with us through PR_SET_PDEATHSIG. */
-    struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += 1;
-    int locked = pthread_mutex_clocklock(&registry_mutex, CLOCK_MONOTONIC,
-                                         &deadline);
-    if (locked != 0 && locked != EDEADLK)
-        return 0;
+     * (reaping a child that has already ended).  If this thread holds it
+     * itself (die_at() while reaping), go on.  If it cannot be had within a
+     * second, the children still die with us through PR_SET_PDEATHSIG.
+     * (A trylock loop on the monotonic clock, not pthread_mutex_clocklock:
+     * ThreadSanitizer does not know that call, and would report the
+     * registry as unprotected.) */
+    if (!holding_registry) {
+        struct timespec pause = {.tv_sec = 0, .tv_nsec = 1000000};
+        uint64_t deadline = clock_nanoseconds() + 1000000000u;
+        while (pthread_mutex_trylock(&registry_mutex) != 0) {
+            if (clock_nanoseconds() > deadline)
+                return 0;
+            nanosleep(&pause, NULL);
+        }
+        holding_registry = true;
+    }
     int killed = registry_count;
     for (int i = 0; i < registry_count; i++)
         kill(registry[i], SIGKILL);

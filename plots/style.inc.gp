@@ -31,6 +31,13 @@ set style line 5 lc rgb '#c0392b' lw 2 pt 8  ps 1.4 dt 1              # CPython 
 set style line 6 lc rgb '#2e8b57' lw 2 pt 12 ps 1.4 dt 1              # CPython processes
 set style line 9 lc rgb '#bbbbbb' lw 6 dt 1                          # ideal line: a wide pale band under the data
 set style line 10 lc rgb '#777777' lw 1.5 dt 3                        # marks (core count)
+# Lab 02 (tickets): mode by colour (processes green, threads blue), store by
+# fill (shm filled, file hollow); locks in black, no lock in red.
+set style line 11 lc rgb '#2e8b57' lw 2 pt 12 ps 1.4 dt 3             # processes, file store
+set style line 12 lc rgb '#1f5fbf' lw 2 pt 4  ps 1.1 dt 6             # threads, file store
+set style line 13 lc rgb '#000000' lw 2 pt 7  ps 1.1 dt 1             # with a mutex (shm store)
+set style line 14 lc rgb '#000000' lw 2 pt 6  ps 1.2 dt 2             # with a file lock (file store)
+set style line 15 lc rgb '#c0392b' lw 2 pt 9  ps 1.3 dt 4             # without a lock
 
 # 100000000 -> "100,000,000" for titles.
 thousands(n) = n < 1000 ? sprintf("%d", n) : thousands(n / 1000) . sprintf(",%03d", n % 1000)

@@ -278,3 +278,36 @@ pid_t read_pid(int fd, double timeout)
 }
 
 bool pid_exists(pid_t pid) { return kill(pid, 0) == 0 || errno != ESRCH; }
+
+void expect_usage_error(const char *program, const struct bad_line *bad)
+{
+    const char *argv[8] = {program};
+    char command[512];
+    int used = snprintf(command, sizeof command, "%s", program);
+    for (int i = 0; bad->args[i] != NULL && i < 6; i++) {
+        argv[i + 1] = bad->args[i];
+        used += snprintf(command + used, sizeof command - (size_t)used, " %s",
+                         bad->args[i]);
+    }
+    struct program_result r = program_run(30 * time_scale(), argv);
+    ck_assert_msg(r.status == 2, "%s: exit %d, expected 2", command, r.status);
+    ck_assert_msg(strcmp(r.out, "") == 0, "%s: stdout must be empty: %s",
+                  command, r.out);
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "%s: ", program);
+    ck_assert_msg(strncmp(r.err, prefix, strlen(prefix)) == 0, "%s: stderr: %s",
+                  command, r.err);
+    const char *newline = strchr(r.err, '\n');
+    ck_assert_msg(newline != NULL, "%s: stderr: %s", command, r.err);
+    ck_assert_msg(memmem(r.err, (size_t)(newline - r.err), bad->names,
+                         strlen(bad->names)) != NULL,
+                  "%s: first line must name %s: %s", command, bad->names,
+                  r.err);
+    char hint[128];
+    snprintf(hint, sizeof hint, "Try '%s --help' for more information.\n",
+             program);
+    ck_assert_msg(strcmp(newline + 1, hint) == 0,
+                  "%s: second line must be the usage hint: %s", command,
+                  newline + 1);
+    program_result_free(&r);
+}

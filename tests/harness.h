@@ -48,6 +48,17 @@ struct program_result program_run(double timeout_seconds,
                                   const char *const argv[]);
 void program_result_free(struct program_result *result);
 
+/* A bad command line and what its error must name. */
+struct bad_line {
+    const char *args[6]; /* NULL-terminated, after the program name */
+    const char *names;   /* what stderr's first line must contain */
+};
+
+/* The lab contract for bad input: run `program` with `bad->args` and check
+ * exit 2, nothing on stdout, "PROGRAM: ..." naming `bad->names` on stderr's
+ * first line, and the usage hint alone on the second. */
+void expect_usage_error(const char *program, const struct bad_line *bad);
+
 /* Make this process the reaper of its descendants' orphans. */
 void become_subreaper(void);
 

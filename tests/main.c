@@ -17,6 +17,7 @@ Suite *gil_suite(void);
 Suite *watchdog_suite(void);
 Suite *workers_suite(void);
 Suite *count_suite(void);
+Suite *tickets_suite(void);
 
 int main(void)
 {
@@ -28,6 +29,7 @@ int main(void)
     srunner_add_suite(runner, watchdog_suite());
     srunner_add_suite(runner, workers_suite());
     srunner_add_suite(runner, count_suite());
+    srunner_add_suite(runner, tickets_suite());
     srunner_set_fork_status(runner, CK_FORK);
     srunner_run_all(runner, CK_NORMAL);
     int failed = srunner_ntests_failed(runner);

@@ -212,10 +212,7 @@ END_TEST
 
 /* Bad command lines: exit 2, the flag named on stderr's first line, the
  * usage hint on the second, nothing on stdout (nothing ran). */
-static const struct {
-    const char *args[6];
-    const char *names; /* what the error line must contain */
-} bad_lines[] = {
+static const struct bad_line bad_lines[] = {
     {{"--workers", "abc"}, "--workers"},
     {{"--workers", "0"}, "--workers"},
     {{"--workers", "-1"}, "--workers"},
@@ -242,22 +239,7 @@ static const struct {
 
 START_TEST(bad_command_line_is_refused_with_exit_2)
 {
-    const char *argv[8] = {"count"};
-    for (int i = 0; bad_lines[_i].args[i] != NULL; i++)
-        argv[i + 1] = bad_lines[_i].args[i];
-    struct program_result r = run_count(argv);
-    ck_assert_msg(r.status == 2, "%s: exit %d, expected 2", bad_lines[_i].names,
-                  r.status);
-    ck_assert_msg(strcmp(r.out, "") == 0, "stdout must be empty: %s", r.out);
-    ck_assert_msg(strncmp(r.err, "count: ", 7) == 0, "stderr: %s", r.err);
-    const char *newline = strchr(r.err, '\n');
-    ck_assert_ptr_nonnull(newline);
-    ck_assert_msg(memmem(r.err, (size_t)(newline - r.err), bad_lines[_i].names,
-                         strlen(bad_lines[_i].names)) != NULL,
-                  "first line must name %s: %s", bad_lines[_i].names, r.err);
-    ck_assert_msg(strcmp(newline + 1, "Try 'count --help' for more information.\n") == 0,
-                  "second line must be the usage hint: %s", newline + 1);
-    program_result_free(&r);
+    expect_usage_error("count", &bad_lines[_i]);
 }
 END_TEST
 

@@ -483,6 +483,12 @@ static void narrate(const struct setup *s, const struct worker_run *run,
                    ? " -- the race: they all read the stock before anyone "
                      "wrote it back"
                    : "");
+    else if (s->lock == LOCK_NONE && o->sold + o->left > s->stock)
+        printf("LOST UPDATES: %d buyers hold tickets, yet the store counts "
+               "%" PRId64 " left;\n  %" PRId64 " sale%s overwritten by other "
+               "buyers' write-backs -- the same race\n", o->sold, o->left,
+               o->sold + o->left - s->stock,
+               o->sold + o->left - s->stock == 1 ? " was" : "s were");
     else
         printf("%s\n", o->correct ? "correct" : "WRONG (see above)");
     double serial = run->count * (read_ms + write_ms) / 1000.0;
