@@ -19,6 +19,7 @@ Suite *workers_suite(void);
 Suite *count_suite(void);
 Suite *tickets_suite(void);
 Suite *channel_suite(void);
+Suite *queue_suite(void);
 
 int main(void)
 {
@@ -30,6 +31,7 @@ int main(void)
     srunner_add_suite(runner, watchdog_suite());
     srunner_add_suite(runner, workers_suite());
     srunner_add_suite(runner, count_suite());
+    srunner_add_suite(runner, queue_suite());
     srunner_add_suite(runner, channel_suite());
     srunner_add_suite(runner, tickets_suite());
     srunner_set_fork_status(runner, CK_FORK);
