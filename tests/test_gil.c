@@ -331,8 +331,12 @@ START_TEST(counters_count_every_acquisition)
     struct gil_counters counters = gil_counters(&gil);
     ck_assert_int_eq(shared, COUNTERS_THREADS * COUNTERS_ROUNDS);
     ck_assert_uint_eq(counters.acquisitions, COUNTERS_THREADS * COUNTERS_ROUNDS);
-    /* Nobody called a checkpoint: nothing was handed over on request. */
-    ck_assert_uint_eq(counters.forced_switches, 0);
+    /* Nobody called a checkpoint, but a release hands over by force when a
+     * waiter has already waited a whole interval (CPython's drop_gil does
+     * the same), which a slow machine can make happen here.  Each forced
+     * switch is one hand-over to another acquisition, so there cannot be
+     * more of them than acquisitions after the first. */
+    ck_assert_uint_lt(counters.forced_switches, counters.acquisitions);
     ck_assert_double_ge(counters.wait_seconds, 0);
     gil_destroy(&gil);
 }
