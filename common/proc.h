@@ -20,6 +20,14 @@
  * One caveat of PR_SET_PDEATHSIG: it fires when the *thread* that forked the
  * child ends, not the process.  Start children from a thread that outlives
  * them (every lab starts them from its main thread).
+ *
+ * A caveat of fork() itself in a threaded program: the child gets a copy of
+ * every lock as it was at that instant, and only the forking thread.  A lock
+ * another thread held is held forever in the child.  glibc re-initialises
+ * its own (malloc, stdio) around fork(); the sanitizer runtimes of gcc 12 do
+ * not, and a thread that is starting or ending holds their thread-registry
+ * lock.  So: do not fork while another thread is being created or joined
+ * (watchdog_start() returns only once its thread runs, for this reason).
  */
 #ifndef COMMON_PROC_H
 #define COMMON_PROC_H

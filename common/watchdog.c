@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -26,6 +27,7 @@ static struct {
     int stop_fd;
     pthread_t thread;
     bool running;
+    sem_t started_signal; /* posted once the thread is in its loop */
     _Atomic(watchdog_diagnosis_fn) diagnose;
     _Atomic(void *) diagnose_arg;
 } watchdog;
@@ -86,6 +88,7 @@ static void *watch(void *unused)
     (void)unused;
     struct pollfd waits[2] = {{.fd = watchdog.signal_fd, .events = POLLIN},
                               {.fd = watchdog.stop_fd, .events = POLLIN}};
+    sem_post(&watchdog.started_signal);
     for (;;) {
         double left = watchdog.started + watchdog.timeout - clock_seconds();
         if (left <= 0)
@@ -122,7 +125,21 @@ void watchdog_start(const char *program_name, double timeout_seconds)
     CHECK_PT(pthread_sigmask(SIG_BLOCK, &signals, NULL));
     watchdog.signal_fd = CHECK(signalfd(-1, &signals, SFD_CLOEXEC));
     watchdog.stop_fd = CHECK(eventfd(0, EFD_CLOEXEC));
+    CHECK(sem_init(&watchdog.started_signal, 0, 0));
     CHECK_PT(pthread_create(&watchdog.thread, NULL, watch, NULL));
+    /* Return only once the thread has started.  A thread that is still
+     * starting may hold locks inside the C library or a sanitizer runtime;
+     * a fork() in that moment gives the child a copy of the lock, held by a
+     * thread the child does not have, and the child hangs on its first use.
+     * (Seen under AddressSanitizer: children blocked forever in prctl()'s
+     * interceptor, on the thread registry lock.)  The bound is only a
+     * safeguard: a thread starts in microseconds. */
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline); /* sem_timedwait's clock */
+    deadline.tv_sec += 10;
+    while (sem_timedwait(&watchdog.started_signal, &deadline) == -1)
+        if (errno != EINTR)
+            die_at(__FILE__, __LINE__, "sem_timedwait(watchdog started)", errno);
     watchdog.running = true;
 }
 
@@ -141,5 +158,6 @@ void watchdog_stop(void)
     CHECK_PT(pthread_join(watchdog.thread, NULL));
     close(watchdog.stop_fd);
     close(watchdog.signal_fd);
+    sem_destroy(&watchdog.started_signal);
     watchdog.running = false;
 }
