@@ -9,15 +9,18 @@ DEPS    := -MMD -MP
 
 # VARIANT selects a build directory and sanitizer flags, so the three builds
 # never mix objects:  (none) -> build/   asan -> build/asan/   tsan -> build/tsan/
-VARIANT ?=
+# BUILDROOT moves all three (two people, or two checkouts' tools, building at
+# once must not share object files).
+VARIANT   ?=
+BUILDROOT ?= build
 ifeq ($(VARIANT),)
-BUILD   := build
+BUILD   := $(BUILDROOT)
 SAN     :=
 else ifeq ($(VARIANT),asan)
-BUILD   := build/asan
+BUILD   := $(BUILDROOT)/asan
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 else ifeq ($(VARIANT),tsan)
-BUILD   := build/tsan
+BUILD   := $(BUILDROOT)/tsan
 SAN     := -fsanitize=thread
 else
 $(error VARIANT must be empty, asan or tsan)
@@ -47,9 +50,11 @@ TEST_OBJ := $(TEST_SRC:%.c=$(OBJ)/%.o)
 TEST_BIN := $(BIN)/tests
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
 
-.PHONY: all labs test check run-tests bench plots deps clean help
+.PHONY: all labs tests test check run-tests bench plots deps clean help
 all: labs
 labs: $(LAB_BINS)
+# The labs and the test runner, without running anything.
+tests: $(LAB_BINS) $(TEST_BIN)
 
 $(OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -103,10 +108,11 @@ deps:
 	@scripts/deps.sh
 
 clean:
-	rm -rf build
+	rm -rf $(BUILDROOT)
 
 help:
 	@echo "make            build every lab into build/bin/"
+	@echo "make tests      build the labs and the test runner, run nothing"
 	@echo "make test       install what is missing, then run the tests: plain, ASan+UBSan, TSan"
 	@echo "make check      the sanitizer passes alone (ASan+UBSan, then TSan)"
 	@echo "make bench      run every lab's benchmark, draw plots/, write results/REPORT.md"

@@ -1,13 +1,14 @@
 /* channel.h: a duplex message channel between two processes (or threads)
  * that carries structured values: Python's multiprocessing.Pipe() in C.
  *
- *     Python                                C
- *     parent_conn, child_conn = Pipe()      channel_pair(&parent_end,
- * &child_end); conn.send([42, None, 'hello'])        channel_send(&end,
- * &message); conn.recv()                           channel_recv(&end, &message,
- * -1); conn.poll(0.5) then recv()            channel_recv(&end, &message, 0.5);
- *     conn.send_bytes(b) / recv_bytes()     channel_send_bytes /
- * channel_recv_bytes
+ *     Python                             C
+ *     a, b = Pipe()                      channel_pair(&a, &b);
+ *     a.send([42, None, 'hello'])        channel_send(&a, &message);
+ *     b.recv()                           channel_recv(&b, &message, -1);
+ *     b.poll(0.5) and b.recv()           channel_recv(&b, &message, 0.5);
+ *     a.send_bytes(data)                 channel_send_bytes(&a, data, size);
+ *     b.recv_bytes()                     channel_recv_bytes(&b, buf, cap,
+ *                                                           &size, -1);
  *
  * A value is None, a 64-bit integer, a byte string, or a list of values
  * (nested to any depth up to VALUE_DEPTH_MAX).  The sender encodes it into

@@ -20,6 +20,9 @@ Suite *count_suite(void);
 Suite *tickets_suite(void);
 Suite *channel_suite(void);
 Suite *queue_suite(void);
+Suite *pool_suite(void);
+Suite *deadlock_suite(void);
+Suite *ipc_suite(void);
 
 int main(void)
 {
@@ -34,6 +37,9 @@ int main(void)
     srunner_add_suite(runner, queue_suite());
     srunner_add_suite(runner, channel_suite());
     srunner_add_suite(runner, tickets_suite());
+    srunner_add_suite(runner, pool_suite());
+    srunner_add_suite(runner, deadlock_suite());
+    srunner_add_suite(runner, ipc_suite());
     srunner_set_fork_status(runner, CK_FORK);
     srunner_run_all(runner, CK_NORMAL);
     int failed = srunner_ntests_failed(runner);
