@@ -21,6 +21,8 @@ Suite *tickets_suite(void);
 Suite *channel_suite(void);
 Suite *queue_suite(void);
 Suite *pool_suite(void);
+Suite *executor_suite(void);
+Suite *pool_lab_suite(void);
 Suite *deadlock_suite(void);
 Suite *ipc_suite(void);
 
@@ -38,6 +40,8 @@ int main(void)
     srunner_add_suite(runner, channel_suite());
     srunner_add_suite(runner, tickets_suite());
     srunner_add_suite(runner, pool_suite());
+    srunner_add_suite(runner, executor_suite());
+    srunner_add_suite(runner, pool_lab_suite());
     srunner_add_suite(runner, deadlock_suite());
     srunner_add_suite(runner, ipc_suite());
     srunner_set_fork_status(runner, CK_FORK);
