@@ -25,12 +25,20 @@ static struct {
     double started;
     int signal_fd;
     int stop_fd;
+    int kick_fd;  /* watchdog_set_stall(): look at the new settings now */
     pthread_t thread;
     bool running;
     sem_t started_signal; /* posted once the thread is in its loop */
     _Atomic(watchdog_diagnosis_fn) diagnose;
     _Atomic(void *) diagnose_arg;
+    _Atomic(watchdog_progress_fn) progress; /* NULL: no stall detection */
+    _Atomic(void *) progress_arg;
+    _Atomic double stall;
 } watchdog;
+
+/* How often the stall detector looks: detection comes at most this late,
+ * and 20 looks a second cost nothing measurable. */
+static const double STALL_LOOK_SECONDS = 0.05;
 
 static void flush_stdout_if_free(void)
 {
@@ -55,12 +63,12 @@ static void list_children(FILE *out)
     fprintf(out, "%s) with SIGKILL\n", count > 64 ? ", ..." : "");
 }
 
-static _Noreturn void on_deadline(void)
+/* The end of a run the watchdog stopped: the headline (why), the lab's
+ * diagnosis (who waits on what), then kill, reap, clean up, exit 3. */
+static _Noreturn void stop_run(const char *headline)
 {
     flush_stdout_if_free();
-    fprintf(stderr,
-            "%s: watchdog: the run did not finish within %g s (--timeout)\n",
-            watchdog.program, watchdog.timeout);
+    fputs(headline, stderr);
     watchdog_diagnosis_fn diagnose = atomic_load(&watchdog.diagnose);
     if (diagnose != NULL)
         diagnose(atomic_load(&watchdog.diagnose_arg), stderr);
@@ -70,6 +78,25 @@ static _Noreturn void on_deadline(void)
     fprintf(stderr, "%s: watchdog: stopped; nothing left running (exit %d)\n",
             watchdog.program, EXIT_WATCHDOG);
     _exit(EXIT_WATCHDOG);
+}
+
+static _Noreturn void on_deadline(void)
+{
+    char headline[256];
+    snprintf(headline, sizeof headline,
+             "%s: watchdog: the run did not finish within %g s (--timeout)\n",
+             watchdog.program, watchdog.timeout);
+    stop_run(headline);
+}
+
+static _Noreturn void on_stall(double quiet_seconds)
+{
+    char headline[256];
+    snprintf(headline, sizeof headline,
+             "%s: watchdog: no progress for %.1f s while every party is "
+             "blocked: a deadlock (--stall %g)\n",
+             watchdog.program, quiet_seconds, atomic_load(&watchdog.stall));
+    stop_run(headline);
 }
 
 static _Noreturn void on_signal(int signal_number)
@@ -83,23 +110,54 @@ static _Noreturn void on_signal(int signal_number)
     _exit(128 + signal_number);
 }
 
+/* One look of the stall detector.  *quiet_since: when the run was last
+ * seen making progress or with a party not blocked. */
+static void look_for_stall(uint64_t *last_count, double *quiet_since)
+{
+    watchdog_progress_fn progress = atomic_load(&watchdog.progress);
+    if (progress == NULL)
+        return;
+    struct watchdog_progress now = progress(atomic_load(&watchdog.progress_arg));
+    double time = clock_seconds();
+    if (now.count != *last_count || !now.all_blocked || *quiet_since == 0) {
+        *last_count = now.count;
+        *quiet_since = time;
+        return;
+    }
+    if (time - *quiet_since >= atomic_load(&watchdog.stall))
+        on_stall(time - *quiet_since);
+}
+
 static void *watch(void *unused)
 {
     (void)unused;
-    struct pollfd waits[2] = {{.fd = watchdog.signal_fd, .events = POLLIN},
-                              {.fd = watchdog.stop_fd, .events = POLLIN}};
+    struct pollfd waits[3] = {{.fd = watchdog.signal_fd, .events = POLLIN},
+                              {.fd = watchdog.stop_fd, .events = POLLIN},
+                              {.fd = watchdog.kick_fd, .events = POLLIN}};
+    uint64_t last_count = 0;
+    double quiet_since = 0; /* 0: not looked yet */
     sem_post(&watchdog.started_signal);
     for (;;) {
         double left = watchdog.started + watchdog.timeout - clock_seconds();
         if (left <= 0)
             on_deadline();
-        int rc = poll(waits, 2, (int)(left * 1000.0) + 1);
+        look_for_stall(&last_count, &quiet_since);
+        double wait = left;
+        if (atomic_load(&watchdog.progress) != NULL && wait > STALL_LOOK_SECONDS)
+            wait = STALL_LOOK_SECONDS;
+        int rc = poll(waits, 3, (int)(wait * 1000.0) + 1);
         if (rc == -1 && errno == EINTR)
             continue;
         if (rc == -1)
             die_at(__FILE__, __LINE__, "poll(watchdog)", errno);
         if (waits[1].revents & POLLIN)
             return NULL; /* watchdog_stop(): the run finished */
+        if (waits[2].revents & POLLIN) {
+            uint64_t kicks;
+            if (read(watchdog.kick_fd, &kicks, sizeof kicks) != sizeof kicks)
+                die_at(__FILE__, __LINE__, "read(watchdog kick)", errno);
+            quiet_since = 0; /* new settings: start the stall clock afresh */
+        }
         if (waits[0].revents & POLLIN) {
             struct signalfd_siginfo info;
             if (read(watchdog.signal_fd, &info, sizeof info) == sizeof info)
@@ -125,6 +183,7 @@ void watchdog_start(const char *program_name, double timeout_seconds)
     CHECK_PT(pthread_sigmask(SIG_BLOCK, &signals, NULL));
     watchdog.signal_fd = CHECK(signalfd(-1, &signals, SFD_CLOEXEC));
     watchdog.stop_fd = CHECK(eventfd(0, EFD_CLOEXEC));
+    watchdog.kick_fd = CHECK(eventfd(0, EFD_CLOEXEC));
     CHECK(sem_init(&watchdog.started_signal, 0, 0));
     CHECK_PT(pthread_create(&watchdog.thread, NULL, watch, NULL));
     /* Return only once the thread has started.  A thread that is still
@@ -149,6 +208,18 @@ void watchdog_set_diagnosis(watchdog_diagnosis_fn diagnose, void *arg)
     atomic_store(&watchdog.diagnose, diagnose);
 }
 
+void watchdog_set_stall(double seconds, watchdog_progress_fn progress,
+                        void *arg)
+{
+    atomic_store(&watchdog.stall, seconds);
+    atomic_store(&watchdog.progress_arg, arg);
+    atomic_store(&watchdog.progress, progress);
+    if (watchdog.running) {
+        uint64_t one = 1; /* wake the thread from a long poll */
+        CHECK(write(watchdog.kick_fd, &one, sizeof one));
+    }
+}
+
 void watchdog_stop(void)
 {
     if (!watchdog.running)
@@ -157,6 +228,7 @@ void watchdog_stop(void)
     CHECK(write(watchdog.stop_fd, &one, sizeof one));
     CHECK_PT(pthread_join(watchdog.thread, NULL));
     close(watchdog.stop_fd);
+    close(watchdog.kick_fd);
     close(watchdog.signal_fd);
     sem_destroy(&watchdog.started_signal);
     watchdog.running = false;

@@ -7,6 +7,11 @@
  *   - Ctrl+C (SIGINT), SIGTERM or SIGHUP: it kills and reaps every child,
  *     runs the cleanup steps, and exits 128 + the signal number (130 for
  *     Ctrl+C);
+ *   - a stall, if watchdog_set_stall() armed one: the run's progress count
+ *     has not moved for the stall time while every party of the run is
+ *     blocked.  Nothing can then ever move again (a deadlock), so there is
+ *     no point waiting for the deadline: it prints a different first line,
+ *     the same diagnosis, kills and reaps every child, exits 3;
  *   - watchdog_stop(): the run finished in time; the thread ends quietly.
  *
  * How: those three signals are blocked in every thread and read from a
@@ -19,6 +24,8 @@
 #ifndef COMMON_WATCHDOG_H
 #define COMMON_WATCHDOG_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* Called on the watchdog thread when the deadline passes, before anything
@@ -28,6 +35,28 @@ typedef void (*watchdog_diagnosis_fn)(void *arg, FILE *out);
 
 void watchdog_start(const char *program_name, double timeout_seconds);
 void watchdog_set_diagnosis(watchdog_diagnosis_fn diagnose, void *arg);
+
+/* Stall detection (lab 04).  What the run reports about itself: a count
+ * that changes whenever it makes progress (an item put or got, a lock
+ * taken, a child joined), and whether every live party (process or
+ * thread of the run) is blocked right now in a wait that has no bound of
+ * its own. */
+struct watchdog_progress {
+    uint64_t count;
+    bool all_blocked;
+};
+typedef struct watchdog_progress (*watchdog_progress_fn)(void *arg);
+
+/* Arm the stall detector: every 50 ms the watchdog thread calls
+ * progress(arg), and it fires once `seconds` have passed without the count
+ * changing AND with every party blocked at every look.  Progress, or one
+ * party seen not blocked (running, sleeping, in a wait with a timeout),
+ * restarts that clock: a slow run is never taken for a stuck one.  Call
+ * after watchdog_start(); progress() runs on the watchdog thread, so it
+ * must only read atomics (and must not block).  The --timeout deadline
+ * still bounds everything. */
+void watchdog_set_stall(double seconds, watchdog_progress_fn progress,
+                        void *arg);
 
 /* The run is over: stop the watchdog and wait for its thread to end. */
 void watchdog_stop(void);

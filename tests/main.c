@@ -24,6 +24,7 @@ Suite *pool_suite(void);
 Suite *executor_suite(void);
 Suite *pool_lab_suite(void);
 Suite *deadlock_suite(void);
+Suite *board_suite(void);
 Suite *ipc_suite(void);
 
 int main(void)
@@ -43,6 +44,7 @@ int main(void)
     srunner_add_suite(runner, executor_suite());
     srunner_add_suite(runner, pool_lab_suite());
     srunner_add_suite(runner, deadlock_suite());
+    srunner_add_suite(runner, board_suite());
     srunner_add_suite(runner, ipc_suite());
     srunner_set_fork_status(runner, CK_FORK);
     srunner_run_all(runner, CK_NORMAL);

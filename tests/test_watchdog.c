@@ -11,6 +11,10 @@
  * on a pipe: after that, only the watchdog's kill can end them, so "nothing
  * left" (children_left, with this test process as subreaper) really tests the
  * watchdog and not the kernel.
+ *
+ * The stall detector (watchdog_set_stall) is driven by a fake progress
+ * report whose count moves every 0.1 s until a chosen moment, and whose
+ * "every party blocked" is fixed per scenario.
  */
 #define _GNU_SOURCE
 #include "harness.h"
@@ -44,7 +48,7 @@ static int leftovers(const pid_t *pids, int count)
     return left;
 }
 
-/* ---- Scenarios (sub-child bodies) -------------------------------------------- */
+/* ---- Scenarios (sub-child bodies) ---------------------------------------- */
 
 struct scenario {
     int pipe[2];      /* children announce their pid here */
@@ -113,7 +117,7 @@ static struct sub start_scenario(struct scenario *s, pid_t *pids)
     return sub;
 }
 
-/* ---- A run that finishes ------------------------------------------------------- */
+/* ---- A run that finishes ------------------------------------------------- */
 
 static int quick_child(void *arg)
 {
@@ -155,10 +159,13 @@ END_TEST
 static int stop_then_outlive_deadline(void *arg)
 {
     (void)arg;
-    watchdog_start("wdtest", 0.1);
+    /* Scaled: under ThreadSanitizer on a busy machine, starting the
+     * watchdog's thread alone has taken longer than 0.1 s, and then the
+     * deadline rightly passes before watchdog_stop() is called. */
+    watchdog_start("wdtest", 0.1 * time_scale());
     watchdog_stop();
     watchdog_stop(); /* harmless */
-    clock_sleep(0.4); /* well past the deadline */
+    clock_sleep(0.4 * time_scale()); /* well past the deadline */
     return 0;
 }
 
@@ -171,7 +178,7 @@ START_TEST(stopped_watchdog_never_fires)
 }
 END_TEST
 
-/* ---- The deadline ------------------------------------------------------------------ */
+/* ---- The deadline -------------------------------------------------------- */
 
 START_TEST(deadline_kills_children_exit_3)
 {
@@ -266,7 +273,140 @@ START_TEST(deadline_without_children)
 }
 END_TEST
 
-/* ---- Signals ------------------------------------------------------------------------- */
+/* ---- The stall detector -------------------------------------------------- */
+
+struct stall_case {
+    double timeout, stall;
+    double progress_until; /* the count moves every 0.1 s until then */
+    bool all_blocked;
+    double finish_after;   /* < 0: hang; else stop the watchdog then, exit 0 */
+};
+
+static double stall_case_started;
+
+static struct watchdog_progress fake_progress(void *arg)
+{
+    const struct stall_case *c = arg;
+    double t = clock_seconds() - stall_case_started;
+    if (t > c->progress_until)
+        t = c->progress_until;
+    return (struct watchdog_progress){.count = (uint64_t)(t * 10),
+                                      .all_blocked = c->all_blocked};
+}
+
+static int sleep_forever(void *arg)
+{
+    (void)arg;
+    for (;;)
+        pause();
+    return 0;
+}
+
+static int stall_scenario(void *arg)
+{
+    struct stall_case *c = arg;
+    proc_active_count(); /* see hang_with_children */
+    watchdog_start("wdtest", c->timeout);
+    static int worker = 42;
+    watchdog_set_diagnosis(diagnose, &worker);
+    stall_case_started = clock_seconds();
+    /* Set while the watchdog thread sleeps in a poll of up to the whole
+     * --timeout: it must be woken to start looking. */
+    watchdog_set_stall(c->stall, fake_progress, c);
+    struct proc child;
+    proc_start(&child, "sleeper", sleep_forever, NULL);
+    if (c->finish_after < 0) {
+        proc_join(&child, -1);
+        printf("joined: the watchdog did not stop the run\n");
+        return 0;
+    }
+    clock_sleep(c->finish_after);
+    watchdog_stop();
+    proc_signal(&child, SIGKILL);
+    proc_join(&child, -1);
+    printf("done\n");
+    return 0;
+}
+
+START_TEST(stall_fires_when_blocked_without_progress)
+{
+    become_subreaper();
+    struct stall_case c = {.timeout = 30, .stall = 0.3, .progress_until = 0,
+                           .all_blocked = true, .finish_after = -1};
+    double start = clock_seconds();
+    struct sub_result *r = run_sub(stall_scenario, &c, 10);
+    double took = clock_seconds() - start;
+    ck_assert_msg(r->status == EXIT_WATCHDOG, "exit %d: %s", r->status, r->err);
+    ck_assert_msg(took >= 0.3 && took < 0.3 + 1.0 * time_scale(),
+                  "a 0.3 s stall stopped the run after %.3f s", took);
+    const char *headline = strstr(r->err, "wdtest: watchdog: no progress for 0.");
+    const char *blocked = strstr(r->err, " s while every party is blocked: a "
+                                         "deadlock (--stall 0.3)\n");
+    const char *diagnosis = strstr(r->err, "diagnosis: worker 42 waits on the "
+                                           "lock\n");
+    const char *stopping = strstr(r->err, "stopping 1 child process (pid");
+    const char *stopped = strstr(r->err, "stopped; nothing left running (exit 3)");
+    ck_assert_msg(headline && blocked && diagnosis && stopping && stopped,
+                  "stderr: %s", r->err);
+    ck_assert(headline < diagnosis && diagnosis < stopping && stopping < stopped);
+    ck_assert_ptr_null(strstr(r->err, "did not finish within"));
+    ck_assert_ptr_null(strstr(r->out, "joined"));
+    ck_assert_int_eq(children_left(1.0 * time_scale()), 0);
+}
+END_TEST
+
+START_TEST(progress_restarts_the_stall_clock)
+{
+    become_subreaper();
+    /* Blocked all along, but progress every 0.1 s until 0.8 s: the stall
+     * (0.3 s) can only count from there. */
+    struct stall_case c = {.timeout = 30, .stall = 0.3, .progress_until = 0.8,
+                           .all_blocked = true, .finish_after = -1};
+    double start = clock_seconds();
+    struct sub_result *r = run_sub(stall_scenario, &c, 10);
+    double took = clock_seconds() - start;
+    ck_assert_msg(r->status == EXIT_WATCHDOG, "exit %d: %s", r->status, r->err);
+    ck_assert_msg(took >= 1.05 && took < 1.1 + 1.0 * time_scale(),
+                  "expected the stall at ~1.1 s, it came after %.3f s", took);
+    ck_assert_msg(strstr(r->err, "(--stall 0.3)") != NULL, "%s", r->err);
+    ck_assert_int_eq(children_left(1.0 * time_scale()), 0);
+}
+END_TEST
+
+START_TEST(party_not_blocked_is_not_a_stall)
+{
+    become_subreaper();
+    /* No progress at all for 0.8 s, but a party runs (a slow run): the
+     * 0.2 s stall must not fire. */
+    struct stall_case c = {.timeout = 30, .stall = 0.2, .progress_until = 0,
+                           .all_blocked = false, .finish_after = 0.8};
+    struct sub_result *r = run_sub(stall_scenario, &c, 10);
+    ck_assert_msg(r->status == 0, "exit %d: %s", r->status, r->err);
+    ck_assert_str_eq(r->out, "done\n");
+    ck_assert_str_eq(r->err, "");
+    ck_assert_int_eq(children_left(1.0 * time_scale()), 0);
+}
+END_TEST
+
+START_TEST(deadline_still_bounds_with_stall_armed)
+{
+    become_subreaper();
+    struct stall_case c = {.timeout = 0.4, .stall = 0.1, .progress_until = 0,
+                           .all_blocked = false, .finish_after = -1};
+    double start = clock_seconds();
+    struct sub_result *r = run_sub(stall_scenario, &c, 10);
+    double took = clock_seconds() - start;
+    ck_assert_msg(r->status == EXIT_WATCHDOG, "exit %d: %s", r->status, r->err);
+    ck_assert_msg(took >= 0.35 && took < 0.4 + 1.0 * time_scale(), "took %.3f s",
+                  took);
+    ck_assert_msg(strstr(r->err, "did not finish within 0.4 s") != NULL, "%s",
+                  r->err);
+    ck_assert_ptr_null(strstr(r->err, "no progress"));
+    ck_assert_int_eq(children_left(1.0 * time_scale()), 0);
+}
+END_TEST
+
+/* ---- Signals ------------------------------------------------------------- */
 
 static void interrupted_by(int signal_number, bool to_group, const char *name)
 {
@@ -335,6 +475,15 @@ Suite *watchdog_suite(void)
     tcase_add_test(deadline, deadline_without_children);
     tcase_add_test(deadline, registry_shared_with_watchdog_thread);
     suite_add_tcase(suite, deadline);
+
+    TCase *stall = tcase_create("watchdog_stall");
+    tcase_add_checked_fixture(stall, default_signals, NULL);
+    tcase_set_timeout(stall, 10);
+    tcase_add_test(stall, stall_fires_when_blocked_without_progress);
+    tcase_add_test(stall, progress_restarts_the_stall_clock);
+    tcase_add_test(stall, party_not_blocked_is_not_a_stall);
+    tcase_add_test(stall, deadline_still_bounds_with_stall_armed);
+    suite_add_tcase(suite, stall);
 
     TCase *signals = tcase_create("watchdog_signals");
     tcase_add_checked_fixture(signals, default_signals, NULL);
