@@ -4,6 +4,7 @@
 
 #include "timing.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -168,15 +169,30 @@ int count_lines(const char *text)
 
 int children_of(pid_t pid, pid_t *pids, int capacity)
 {
+    /* /proc/P/task/T/children lists the children forked by thread T only: a
+     * pool forks from its supervisor thread, so read every thread's list. */
     char path[64];
-    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
-    FILE *file = fopen(path, "r");
-    if (file == NULL)
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *tasks = opendir(path);
+    if (tasks == NULL)
         return 0;
-    int count = 0, child;
-    while (count < capacity && fscanf(file, "%d", &child) == 1)
-        pids[count++] = child;
-    fclose(file);
+    int count = 0;
+    struct dirent *entry;
+    while ((entry = readdir(tasks)) != NULL && count < capacity) {
+        if (entry->d_name[0] == '.')
+            continue;
+        char children[320];
+        snprintf(children, sizeof children, "/proc/%d/task/%s/children",
+                 (int)pid, entry->d_name);
+        FILE *file = fopen(children, "r");
+        if (file == NULL)
+            continue; /* the thread ended meanwhile */
+        int child;
+        while (count < capacity && fscanf(file, "%d", &child) == 1)
+            pids[count++] = child;
+        fclose(file);
+    }
+    closedir(tasks);
     return count;
 }
 

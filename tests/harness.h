@@ -80,7 +80,8 @@ double time_scale(void);
 /* Count the lines of `text` (a trailing newline does not start a line). */
 int count_lines(const char *text);
 
-/* The pids of `pid`'s children (from /proc), at most `capacity`. */
+/* The pids of `pid`'s children (from /proc), at most `capacity`: the
+ * children of every one of its threads. */
 int children_of(pid_t pid, pid_t *pids, int capacity);
 
 /* ---- Sub-children ------------------------------------------------------

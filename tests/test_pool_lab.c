@@ -19,7 +19,6 @@
 
 #include "timing.h"
 
-#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -459,36 +458,6 @@ END_TEST
 
 /* ---- Ctrl+C in the middle of a map ---------------------------------------------- */
 
-/* The children of every thread of `pid`.  The pool forks its workers from
- * its supervisor thread, and /proc lists a child under the thread that
- * forked it: harness.h's children_of() reads the main thread's list only. */
-static int children_of_any_thread(pid_t pid, pid_t *pids, int capacity)
-{
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
-    DIR *tasks = opendir(path);
-    if (tasks == NULL)
-        return 0;
-    int count = 0;
-    struct dirent *entry;
-    while ((entry = readdir(tasks)) != NULL && count < capacity) {
-        if (entry->d_name[0] == '.')
-            continue;
-        char children[320];
-        snprintf(children, sizeof children, "/proc/%d/task/%s/children",
-                 (int)pid, entry->d_name);
-        FILE *file = fopen(children, "r");
-        if (file == NULL)
-            continue;
-        int child;
-        while (count < capacity && fscanf(file, "%d", &child) == 1)
-            pids[count++] = child;
-        fclose(file);
-    }
-    closedir(tasks);
-    return count;
-}
-
 START_TEST(ctrl_c_mid_map_leaves_nothing_behind)
 {
     /* 20 items of 10 s on 5 workers: 40 s of work, interrupted at once. */
@@ -499,7 +468,7 @@ START_TEST(ctrl_c_mid_map_leaves_nothing_behind)
     pid_t children[64];
     double deadline = clock_seconds() + 10 * time_scale();
     bool started;
-    while (!(started = children_of_any_thread(program.pid, children, 64) >= 5) &&
+    while (!(started = children_of(program.pid, children, 64) >= 5) &&
            clock_seconds() < deadline)
         clock_sleep(0.001);
     if (started)
