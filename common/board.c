@@ -6,6 +6,8 @@
 #include "proc.h"
 #include "timing.h"
 
+#include <sched.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -29,6 +31,7 @@ struct queue_entry {
     char name[16];
     struct queue *queue; /* made before fork: one address in every process */
     int capacity;
+    atomic_bool closed;  /* board_closed(): set by whichever party closed it */
 };
 
 struct board {
@@ -53,12 +56,23 @@ struct snapshot {
 
 static unsigned write_begin(struct record *r)
 {
-    unsigned s = atomic_load(&r->sequence);
-    /* Odd: its previous writer died in the middle (killed); the record is
-     * ours now, and this write makes it whole again. */
-    if ((s & 1) == 0)
-        atomic_store(&r->sequence, ++s);
-    return s;
+    /* Two writers can meet: the parent's board_started() right after
+     * fork() and the child's own first writes.  So the record is taken with
+     * a compare-and-swap from even to odd, and a writer that finds it odd
+     * waits a moment for the other to finish its few stores.  Still odd
+     * after that: its previous writer died in the middle (killed); the
+     * record is ours now, and this write makes it whole again. */
+    for (int tries = 0;; tries++) {
+        unsigned s = atomic_load(&r->sequence);
+        if ((s & 1) == 0) {
+            if (atomic_compare_exchange_weak(&r->sequence, &s, s + 1))
+                return s + 1;
+        } else if (tries >= 1000) {
+            return s;
+        } else {
+            sched_yield();
+        }
+    }
 }
 
 static void write_end(struct record *r, unsigned s)
@@ -198,6 +212,11 @@ void board_exited(struct board *board, int party, int exitcode)
     write_end(r, s);
 }
 
+void board_closed(struct board *board, int queue)
+{
+    atomic_store(&board->queue[queue].closed, true);
+}
+
 void board_progress(struct board *board)
 {
     atomic_fetch_add_explicit(&board->progress, 1, RELAXED);
@@ -229,14 +248,46 @@ static int read_all(struct board *board, struct snapshot *all)
     return count;
 }
 
+/* Blocked, and what it waits for is not there: a getter whose queue is
+ * empty (and open), a putter whose queue is full (and open), a joiner, a
+ * locker.  A party that was woken but is not yet back on a CPU still says
+ * "blocked" on the board; on a loaded machine that can last long enough to
+ * look like a stall, and this is what tells the two apart.  (A child that
+ * finished says "finished", not blocked, until it is reaped, so a join
+ * about to return never looks stuck; a lock just released is taken within
+ * microseconds, and one whose holder died is never released.) */
+static bool is_stuck(struct board *board, const struct snapshot *s)
+{
+    if (!is_blocked(s))
+        return false;
+    int object = s->object;
+    switch (s->state) {
+    case BOARD_BLOCKED_GET:
+    case BOARD_BLOCKED_PUT: {
+        if (object < 0 || object >= board->queues)
+            return true; /* no queue to look at: take the board's word */
+        const struct queue_entry *q = &board->queue[object];
+        if (atomic_load(&q->closed))
+            return false; /* its call returns CLOSED, or drains what is left */
+        if (q->queue == NULL)
+            return true;
+        size_t length = queue_length(q->queue);
+        return s->state == BOARD_BLOCKED_GET ? length == 0
+                                             : length >= (size_t)q->capacity;
+    }
+    default:
+        return true;
+    }
+}
+
 bool board_all_blocked(struct board *board)
 {
-    int live = 0;
-    for (int i = 0; i < board->parties; i++) {
-        struct snapshot s = snapshot_of(board, i);
-        if (!is_live(&s))
+    struct snapshot all[BOARD_PARTIES];
+    int count = read_all(board, all), live = 0;
+    for (int i = 0; i < count; i++) {
+        if (!is_live(&all[i]))
             continue;
-        if (!is_blocked(&s))
+        if (!is_stuck(board, &all[i]))
             return false;
         live++;
     }
@@ -339,15 +390,34 @@ int board_find_cycle(struct board *board, int *cycle, int capacity)
 
 /* ---- Words --------------------------------------------------------------- */
 
+/* snprintf's return is the length it *wanted*: add it to an offset
+ * unchecked, and the next call gets a negative size turned into a huge
+ * size_t.  So text is appended here, and the offset never passes the end
+ * (long lock or party names are cut, never written past the buffer). */
+static void append(char *buffer, size_t size, size_t *used, const char *format,
+                   ...) __attribute__((format(printf, 4, 5)));
+static void append(char *buffer, size_t size, size_t *used, const char *format,
+                   ...)
+{
+    if (*used >= size)
+        return;
+    va_list arguments;
+    va_start(arguments, format);
+    int wanted = vsnprintf(buffer + *used, size - *used, format, arguments);
+    va_end(arguments);
+    if (wanted > 0)
+        *used = *used + (size_t)wanted < size ? *used + (size_t)wanted : size - 1;
+}
+
 static const char *lock_list(struct board *board, unsigned mask, char *buffer,
                              int size)
 {
-    int used = 0;
+    size_t used = 0;
     buffer[0] = '\0';
     for (int l = 0; l < board->locks; l++)
         if (mask >> l & 1u)
-            used += snprintf(buffer + used, (size_t)(size - used), "%s%s",
-                             used ? ", " : "", board->lock_name[l]);
+            append(buffer, (size_t)size, &used, "%s%s", used ? ", " : "",
+                   board->lock_name[l]);
     if (used == 0)
         snprintf(buffer, (size_t)size, "nothing");
     return buffer;
@@ -373,12 +443,13 @@ static void describe(struct board *board, const struct snapshot *s,
 {
     double for_seconds = (double)(clock_nanoseconds() - s->since) / 1e9;
     char held[128], how[64];
-    int used = 0;
+    size_t used = 0;
+    buffer[0] = '\0';
     if (s->held != 0 && s->state != BOARD_EXITED)
-        used = snprintf(buffer, (size_t)size, "holds %s, ",
-                        lock_list(board, s->held, held, sizeof held));
+        append(buffer, (size_t)size, &used, "holds %s, ",
+               lock_list(board, s->held, held, sizeof held));
     char *rest = buffer + used;
-    size_t left = (size_t)(size - used);
+    size_t left = (size_t)size - used;
     switch (s->state) {
     case BOARD_UNUSED:
         snprintf(rest, left, "unused");
@@ -499,23 +570,23 @@ static void dead_end(struct board *board, const struct snapshot *all,
 {
     const struct snapshot *s = &all[i];
     char enders[512], how[64];
-    int used = 0;
+    size_t used = 0;
     enders[0] = '\0';
-    if (s->state == BOARD_BLOCKED_GET || s->state == BOARD_BLOCKED_PUT) {
+    if ((s->state == BOARD_BLOCKED_GET || s->state == BOARD_BLOCKED_PUT) &&
+        s->object >= 0) {
         bool get = s->state == BOARD_BLOCKED_GET;
-        for (int j = 0; j < count && used < (int)sizeof enders - 80; j++) {
+        for (int j = 0; j < count; j++) {
             unsigned role = get ? all[j].puts : all[j].gets;
             if (j == i || !(role >> s->object & 1u))
                 continue;
-            used += snprintf(enders + used, sizeof enders - (size_t)used,
-                             "%s%s %s", used ? "; " : " (", all[j].name,
-                             all[j].state == BOARD_EXITED
-                                 ? proc_describe_exitcode(all[j].exitcode, how,
-                                                          sizeof how)
-                                 : "has ended");
+            append(enders, sizeof enders, &used, "%s%s %s", used ? "; " : " (",
+                   all[j].name,
+                   all[j].state == BOARD_EXITED
+                       ? proc_describe_exitcode(all[j].exitcode, how, sizeof how)
+                       : "has ended");
         }
         if (used > 0)
-            snprintf(enders + used, sizeof enders - (size_t)used, ")");
+            append(enders, sizeof enders, &used, ")");
     }
     switch (s->state) {
     case BOARD_BLOCKED_GET:
@@ -557,11 +628,14 @@ void board_explain(struct board *board, FILE *out, const char *prefix)
 
     int running = 0;
     for (int i = 0; i < count; i++) {
-        if (is_live(&all[i]) && !is_blocked(&all[i])) {
+        if (is_live(&all[i]) && !is_stuck(board, &all[i])) {
             describe(board, &all[i], line, sizeof line);
             fprintf(out, "%snot a deadlock (yet): %s (pid %d) is not "
-                         "blocked: %s.\n",
-                    prefix, all[i].name, all[i].pid, line);
+                         "blocked: %s%s.\n",
+                    prefix, all[i].name, all[i].pid, line,
+                    is_blocked(&all[i]) ? ", but what it waits for is there: "
+                                          "it is about to go on"
+                                        : "");
             running++;
         }
     }
@@ -593,12 +667,12 @@ void board_explain(struct board *board, FILE *out, const char *prefix)
         if (!is_blocked(&all[i]) || explained[i])
             continue;
         uint64_t next = wakers(all, count, i);
-        int used = 0;
+        size_t used = 0;
         line[0] = '\0';
-        for (int j = 0; j < count && used < (int)sizeof line - 40; j++)
+        for (int j = 0; j < count; j++)
             if (next >> j & 1u)
-                used += snprintf(line + used, sizeof line - (size_t)used,
-                                 "%s%s", used ? ", " : "", all[j].name);
+                append(line, sizeof line, &used, "%s%s", used ? ", " : "",
+                       all[j].name);
         fprintf(out, "%s%s (pid %d) waits for %s, which can never move "
                      "either.\n", prefix, all[i].name, all[i].pid, line);
     }

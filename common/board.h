@@ -23,12 +23,13 @@
  * ("worker-0 holds A and waits for B, held by worker-1; ..."), and so is a
  * party that waits for nobody alive ("nothing can ever arrive").
  *
- * Consistency: each record has one writer at a time (the party itself,
- * then its parent once it has reaped it) and is written under a sequence
- * count (a seqlock), so a reader -- the watchdog thread, at any instant --
- * never mixes two states of one record.  Readers never block: after a few
- * retries they take what they have, which a stall check re-reads 50 ms
- * later anyway.
+ * Consistency: each record is written under a sequence count (a seqlock)
+ * that a writer takes with a compare-and-swap, so the rare two writers of
+ * one record (the parent's board_started() right after fork() and the
+ * child's own first writes; later the reaper's board_exited()) take turns,
+ * and a reader -- the watchdog thread, at any instant -- never mixes two
+ * states of one record.  Readers never block: after a few retries they
+ * take what they have, which a stall check re-reads 50 ms later anyway.
  *
  * Create the board before fork(): it lives in a MAP_SHARED mapping.
  */
@@ -95,12 +96,20 @@ void board_hold(struct board *board, int party, int lock, bool held);
  * killed by signal N).  Called by whoever reaped it. */
 void board_exited(struct board *board, int party, int exitcode);
 
+/* The party closed `queue` (queue_close): a get() or put() blocked on it
+ * is about to return, so it no longer counts as blocked. */
+void board_closed(struct board *board, int queue);
+
 /* The run moved forward (an item put or got, a lock taken, a join). */
 void board_progress(struct board *board);
 uint64_t board_progress_count(struct board *board);
 
 /* Is every live party (not unused, not exited) blocked without a bound,
- * and is there at least one? */
+ * waiting for something that is not there (an item on an empty queue, room
+ * in a full one, a child that has not finished, a lock), and is there at
+ * least one?  A party woken but not yet running again (its queue has an
+ * item now, or was closed) is not counted as blocked: on a loaded machine
+ * that moment can outlast a short --stall. */
 bool board_all_blocked(struct board *board);
 
 /* For watchdog_set_stall(seconds, board_watch, board). */
@@ -108,7 +117,7 @@ struct watchdog_progress board_watch(void *board);
 
 /* A cycle in the wait-for graph, as party indexes in wait order (each
  * waits for the next, the last for the first).  Returns its length, 0 if
- * there is none.  Parties with several possible wakers (a get with two
+ * there is none; at most `capacity` indexes are stored.  Parties with several possible wakers (a get with two
  * live producers) count as waiting for each of them. */
 int board_find_cycle(struct board *board, int *cycle, int capacity);
 

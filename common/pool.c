@@ -462,12 +462,12 @@ static void close_for_submissions(struct pool *pool, bool terminate)
     CHECK_PT(pthread_mutex_lock(&pool->lock));
     pool->closed_local = true;
     if (terminate)
-        pool->terminate_requested = true;
+        atomic_store(&pool->shared->terminating, 1);
+    /* Under the lock: whoever is refused with POOL_CLOSED (or told the
+     * pool is no longer open) knows the workers can see it too. */
+    atomic_store(&pool->shared->closed, 1);
     CHECK_PT(pthread_cond_broadcast(&pool->entry_freed));
     CHECK_PT(pthread_mutex_unlock(&pool->lock));
-    if (terminate)
-        atomic_store(&pool->shared->terminating, 1);
-    atomic_store(&pool->shared->closed, 1);
     /* Sleeping workers wake to see it: to leave, or (close) to finish the
      * queue first. */
     wake_all_workers(pool);

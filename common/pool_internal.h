@@ -245,7 +245,6 @@ struct pool {
     struct death *deaths; /* reported by the supervisor */
     int death_count, death_capacity;
     bool closed_local;    /* under lock: no more submissions */
-    bool terminate_requested;
 
     struct entry_local *locals;
     struct worker_local *workers;
@@ -303,6 +302,13 @@ void worker_loop(struct pool *pool, int slot, uint32_t incarnation,
  * task).  Called after a task is made visible. */
 void wake_one_worker(struct pool *pool);
 void wake_all_workers(struct pool *pool);
+/* Wake every worker and the handler whether or not they look asleep.  A
+ * process worker killed between taking a sleeper's bit (or the handler's
+ * "asleep" flag) and its futex_wake() leaves that sleeper registered as
+ * woken but still asleep, and nobody else would wake it: after a death the
+ * supervisor calls these.  A needless wake-up costs one look around. */
+void wake_every_slot(struct pool *pool);
+void wake_handler(struct pool *pool);
 /* Skip ring cells whose task is no longer QUEUED (cancelled); used by a
  * submitter that finds the ring full. */
 void skip_dead_cells(struct pool *pool);

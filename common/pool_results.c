@@ -51,8 +51,10 @@ void entries_free(struct pool *pool, const uint32_t *entries, int count)
     for (int i = 0; i < count; i++) {
         struct entry *entry = &pool->entries[entries[i]];
         uint64_t ticket = state_ticket(atomic_load(&entry->state));
+        /* Release: whoever reads FREE (future_state) also sees the
+         * handle completed before it. */
         atomic_store_explicit(&entry->state, state_make(ticket, 0, PHASE_FREE),
-                              memory_order_relaxed);
+                              memory_order_release);
         if (pool->free_count == pool->capacity) /* freed twice: a pool bug */
             die_at(__FILE__, __LINE__, "pool: an entry freed twice", EPROTO);
         pool->free_entries[pool->free_count++] = entries[i];

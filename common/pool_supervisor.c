@@ -82,17 +82,22 @@ static void fail_waited_task(struct pool *pool, const struct death *death)
             struct pool_result result;
             result_worker_died(&result, state_ticket(state), death);
             waited_entry_end(pool, (uint32_t)index, state, &result);
-        } else if (state_phase(state) == PHASE_DONE &&
-                   atomic_load_explicit(&entry->done_word, memory_order_acquire) !=
-                       WAITER_DONE &&
-                   atomic_load_explicit(&entry->state, memory_order_acquire) ==
-                       state) {
-            /* Done but perhaps not woken.  The state read again after
-             * done_word proves that word was this task's: a reuse resets
-             * done_word (release) only after the entry was freed, and no
-             * waiter frees it before done_word says DONE -- which only we
-             * can still write. */
-            waiter_finish(&entry->done_word, true);
+        } else if (state_phase(state) == PHASE_DONE) {
+            /* Done but perhaps not woken: the worker died after its DONE
+             * store, either before it set done_word (then we set it, if
+             * the state read again after done_word proves that word was
+             * this task's: a reuse resets done_word (release) only after
+             * the entry was freed, and no waiter frees it before done_word
+             * says DONE -- which only we can still write); or after that
+             * but before its futex_wake() (then we wake).  A wake-up the
+             * waiter did not need, even on a reused entry, only makes it
+             * look again. */
+            if (atomic_load_explicit(&entry->done_word, memory_order_acquire) !=
+                    WAITER_DONE &&
+                atomic_load_explicit(&entry->state, memory_order_acquire) == state)
+                waiter_finish(&entry->done_word, true);
+            else
+                futex_wake(&entry->done_word, INT_MAX, true);
         }
     }
 }
@@ -138,13 +143,17 @@ static void reap_slot(struct pool *pool, int slot, bool terminating)
     pool->deaths[pool->death_count++] = death;
     atomic_store(&pool->notes_pending, 1);
     CHECK_PT(pthread_mutex_unlock(&pool->lock));
-    notify_handler(pool);
+    /* Not notify_handler(): the dead worker may have taken the handler's
+     * "asleep" flag without waking it (pool_internal.h, wake_handler). */
+    wake_handler(pool);
 
     /* A replacement, unless the pool is ending: after close() only if
      * tasks are left for it (the other workers may have left already). */
     if (!terminating &&
         (!atomic_load(&pool->shared->closed) || task_ring_has_task(pool)))
         start_process(pool, slot);
+    /* The same for a sleeping worker whose bit the dead one had taken. */
+    wake_every_slot(pool);
 }
 
 static void signal_all(struct pool *pool, int signal_number)

@@ -85,14 +85,24 @@ void wake_all_workers(struct pool *pool)
         ;
 }
 
+void wake_every_slot(struct pool *pool)
+{
+    for (int slot = 0; slot < pool->size; slot++)
+        wake_slot(pool, slot);
+}
+
+void wake_handler(struct pool *pool)
+{
+    atomic_fetch_add(&pool->shared->handler_word, 1);
+    futex_wake(&pool->shared->handler_word, 1, true);
+}
+
 void notify_handler(struct pool *pool)
 {
     struct pool_shared *shared = pool->shared;
     if (atomic_load(&shared->handler_asleep) &&
-        atomic_exchange(&shared->handler_asleep, 0)) {
-        atomic_fetch_add(&shared->handler_word, 1);
-        futex_wake(&shared->handler_word, 1, true);
-    }
+        atomic_exchange(&shared->handler_asleep, 0))
+        wake_handler(pool);
 }
 
 /* ---- The task ring ------------------------------------------------------- */
@@ -265,6 +275,12 @@ void worker_loop(struct pool *pool, int slot, uint32_t incarnation,
         uint32_t index;
         uint64_t ticket;
         bool waited;
+        /* Terminating: take nothing more, even with tasks queued (they end
+         * as cancelled).  This is what stops a thread worker, which no
+         * signal can; a process worker usually gets SIGTERM first. */
+        if (atomic_load_explicit(&pool->shared->terminating,
+                                 memory_order_relaxed))
+            break;
         if (claim_task(pool, incarnation, &index, &ticket, &waited) == CLAIMED) {
             /* More queued and nobody spinning: get a sleeper going now
              * rather than after this task (a chain of wake-ups spreads a

@@ -232,6 +232,58 @@ START_TEST(join_and_full_put_make_a_cycle)
 }
 END_TEST
 
+/* A party woken but not yet running again still says "blocked" on the
+ * board; what it waits for is there, so it does not count as stuck (on a
+ * loaded machine that moment can outlast a short --stall). */
+START_TEST(woken_party_is_not_counted_as_blocked)
+{
+    struct queue *queue = queue_create(1, 8);
+    struct board *board = board_create();
+    int q = board_add_queue(board, "items", queue, 1);
+    int main_party = board_add_party(board, "main");
+    int producer = board_add_party(board, "producer-0");
+    int consumer = board_add_party(board, "consumer-0");
+    board_set_role(board, producer, q, true, false);
+    board_set_role(board, consumer, q, false, true);
+    board_started(board, main_party, 1, 1);
+    board_started(board, producer, 2, 2);
+    board_started(board, consumer, 3, 3);
+    board_set(board, main_party, BOARD_BLOCKED_JOIN, producer);
+
+    /* get(): stuck on an empty queue, not once an item is there. */
+    board_set(board, producer, BOARD_BLOCKED_PUT, q);
+    board_set(board, consumer, BOARD_BLOCKED_GET, q);
+    ck_assert(!board_all_blocked(board)); /* the producer has room */
+    ck_assert_int_eq(queue_put(queue, "x", 1, QUEUE_NOWAIT), QUEUE_OK);
+    ck_assert(!board_all_blocked(board)); /* the consumer has an item */
+    char *text = explain(board);
+    ck_assert_msg(strstr(text, "t: not a deadlock (yet): consumer-0 (pid 3) is "
+                               "not blocked: blocked in get() on queue 'items' "
+                               "(1 of 1) for ") != NULL &&
+                      strstr(text, ", but what it waits for is there: it is "
+                                   "about to go on.\n") != NULL,
+                  "%s", text);
+    ck_assert_ptr_null(strstr(text, "a deadlock.\n"));
+    free(text);
+
+    /* put(): stuck on a full queue, with nobody to get. */
+    board_exited(board, consumer, -9);
+    ck_assert(board_all_blocked(board));
+    char item[8];
+    ck_assert_int_eq(queue_get(queue, item, sizeof item, NULL, QUEUE_NOWAIT),
+                     QUEUE_OK);
+    ck_assert(!board_all_blocked(board)); /* room again */
+
+    /* close(): every get() and put() on the queue is about to return. */
+    ck_assert_int_eq(queue_put(queue, "x", 1, QUEUE_NOWAIT), QUEUE_OK);
+    ck_assert(board_all_blocked(board));
+    board_closed(board, q);
+    ck_assert(!board_all_blocked(board));
+    board_destroy(board);
+    queue_destroy(queue);
+}
+END_TEST
+
 /* A child writes, the parent reads: the board is shared memory. */
 START_TEST(board_is_shared_across_fork)
 {
@@ -312,6 +364,7 @@ Suite *board_suite(void)
     tcase_add_test(graph, own_lock_is_a_cycle_of_one);
     tcase_add_test(graph, get_after_every_producer_ended_is_a_dead_end);
     tcase_add_test(graph, join_and_full_put_make_a_cycle);
+    tcase_add_test(graph, woken_party_is_not_counted_as_blocked);
     suite_add_tcase(suite, graph);
 
     TCase *shared = tcase_create("board_shared");

@@ -1,8 +1,9 @@
 /* test_deadlock.c: integration tests of build/bin/deadlock (lab 04, E6).
  *
  * They run the real binary and check its claims: every scenario without a
- * fix deadlocks and is stopped with exit 3 within --stall + 1 s, with a
- * diagnosis that names who waits on what (pids that match the narration);
+ * fix deadlocks and is stopped with exit 3 by the stall detector (not by
+ * --timeout), with a diagnosis that names who waits on what (pids that
+ * match the narration);
  * every fix ends with exit 0 and every item consumed exactly once (parsed
  * from the --csv row), with one or several producers and consumers; a slow
  * but healthy run is not taken for a stall; --timeout still bounds a run;
@@ -91,8 +92,11 @@ static struct program_result expect_deadlock(const char *const argv[],
     ck_assert_msg(r.status == 3, "%s: exit %d, expected 3; stderr: %s", command,
                   r.status, r.err);
     /* The hang forms within ~0.1 s (--pause-scale 0.05); then the stall
-     * time, then detection (50 ms looks) and the teardown. */
-    double bound = (STALL + 1) * time_scale();
+     * time, then detection (50 ms looks) and the teardown: about 0.6 s.
+     * The bound only has to tell "the stall detector, soon" from "the
+     * 60 s --timeout" (the headline says which fired), so it leaves room
+     * for a loaded machine: no test may fail because another one runs. */
+    double bound = (STALL + 4) * time_scale();
     ck_assert_msg(r.seconds >= STALL && r.seconds < bound,
                   "%s: took %.3f s, expected %.1f s to %.1f s", command,
                   r.seconds, STALL, bound);
@@ -220,12 +224,20 @@ START_TEST(documents_program_is_detected_with_default_stall)
     char command[512];
     struct program_result r = run_deadlock(30, argv, command, sizeof command);
     ck_assert_msg(r.status == 3, "exit %d: %s", r.status, r.err);
-    /* 7 puts 0.2 s apart, then 2 s of stall: about 3.4 s. */
-    ck_assert_msg(r.seconds >= 3.2 && r.seconds < (1.4 + 2 + 1) * time_scale(),
+    /* 7 puts 0.2 s apart, then 2 s of stall: about 3.4 s.  The sleeps and
+     * the stall cannot end early; a loaded machine can only make it later. */
+    ck_assert_msg(r.seconds >= 3.2 && r.seconds < (1.4 + 2 + 4) * time_scale(),
                   "took %.3f s", r.seconds);
     ck_assert_msg(strstr(r.err, "(--stall 2)\n") != NULL, "%s", r.err);
     expect_party(&r, command, "consumer-0",
-                 "blocked in get() on an empty queue 'items' for 2.");
+                 "blocked in get() on an empty queue 'items' for ");
+    /* ... for as long as the stall, at least (more on a loaded machine). */
+    const char *blocked_for = strstr(r.err, "on an empty queue 'items' for ");
+    double seconds = 0;
+    ck_assert_msg(blocked_for != NULL &&
+                      sscanf(blocked_for + strlen("on an empty queue 'items' for "),
+                             "%lf", &seconds) == 1 && seconds >= 1.95,
+                  "the consumer should have been blocked >= 2 s: %s", r.err);
     expect_party(&r, command, "producer-0", "exited with status 0\n");
     ck_assert_ptr_nonnull(strstr(r.err, "nothing can ever arrive"));
     for (char c = 'a'; c <= 'g'; c++) {
@@ -246,8 +258,8 @@ START_TEST(timeout_still_bounds_a_deadlock)
     char command[512];
     struct program_result r = run_deadlock(30, argv, command, sizeof command);
     ck_assert_msg(r.status == 3, "%s: exit %d: %s", command, r.status, r.err);
-    ck_assert_msg(r.seconds < 1.5 * time_scale(), "%s: took %.3f s", command,
-                  r.seconds);
+    ck_assert_msg(r.seconds < (0.5 + 4) * time_scale(), "%s: took %.3f s",
+                  command, r.seconds);
     ck_assert_msg(strstr(r.err, "the run did not finish within 0.5 s "
                                 "(--timeout)") != NULL, "%s: %s", command, r.err);
     ck_assert_msg(strstr(r.err, "a cycle: worker-0 holds A") != NULL, "%s: %s",
@@ -300,9 +312,11 @@ START_TEST(fix_consumes_every_item_exactly_once)
     snprintf(p, sizeof p, "%d", fixed[_i].producers);
     snprintf(c, sizeof c, "%d", fixed[_i].consumers);
     snprintf(w, sizeof w, "%d", fixed[_i].workers);
-    /* Generous against slow process start-up and a busy machine: the rule
-     * itself is a guess, tested (and shown failing) below. */
-    snprintf(give_up, sizeof give_up, "%g", 0.8 * time_scale());
+    /* Generous against slow process start-up and a busy machine (the
+     * consumers start first, and a producer not scheduled for that long
+     * would lose items): the rule itself is a guess, tested (and shown
+     * failing) below. */
+    snprintf(give_up, sizeof give_up, "%g", 1.2 * time_scale());
     const char *argv[24] = {"deadlock", "--csv", "--scenario", fixed[_i].scenario,
                             "--fix", fixed[_i].fix};
     int n = 6;
@@ -362,7 +376,7 @@ START_TEST(fix_narration_says_how_it_ended)
         {"timeout", "consumer-0 (pid %d): nothing for %s s: it gives up"},
     };
     char give_up[16];
-    snprintf(give_up, sizeof give_up, "%g", 0.5 * time_scale());
+    snprintf(give_up, sizeof give_up, "%g", 1.0 * time_scale()); /* see above */
     const char *argv[] = {"deadlock", "--fix", fixes[_i].fix, "--pause-scale",
                           "0.05", NULL, NULL, NULL};
     if (_i == 2) {
@@ -424,20 +438,22 @@ END_TEST
 /* ---- 3. The detector is not fooled by a slow run ------------------------- */
 
 /* Pauses (0.4 s between puts) longer than --stall (0.25 s): the consumers
- * and main wait without a bound, but a producer is sleeping, not blocked. */
+ * and main wait without a bound, but a producer is sleeping, not blocked.
+ * (And at the end, a consumer woken by the end marker but not yet back on
+ * a CPU is not taken for a stuck one: its queue holds an item.) */
 START_TEST(slow_healthy_run_is_not_a_stall)
 {
     const char *scenario = _i == 0 ? "prodcons" : "join-before-drain";
     const char *fix = _i == 0 ? "sentinel" : "drain";
     const char *argv[] = {"deadlock", "--csv", "--scenario", scenario, "--fix",
-                          fix, "--items", "3", "--pause-scale", "2",
+                          fix, "--items", "2", "--pause-scale", "2",
                           "--stall", "0.25", NULL};
     char command[512];
     struct program_result r = run_deadlock(30, argv, command, sizeof command);
     ck_assert_msg(r.status == 0, "%s: exit %d: %s", command, r.status, r.err);
     struct row row = parse_row(r.out, command);
-    ck_assert_msg(row.done == 3 && row.lost == 0, "%s: %s", command, r.out);
-    ck_assert_msg(row.seconds >= 1.1, "%s: %.3f s: the pauses did not happen",
+    ck_assert_msg(row.done == 2 && row.lost == 0, "%s: %s", command, r.out);
+    ck_assert_msg(row.seconds >= 0.75, "%s: %.3f s: the pauses did not happen",
                   command, row.seconds);
     program_result_free(&r);
 }

@@ -287,6 +287,27 @@ START_TEST(bad_command_line_is_refused_with_exit_2)
 }
 END_TEST
 
+/* --help explains the experiments, every flag, the CSV columns of each
+ * benchmark and the exit codes (the lab contract). */
+START_TEST(help_explains_modes_columns_and_exit_codes)
+{
+    const char *argv[] = {"ipc", "--help", NULL};
+    struct program_result r = run_ipc(30, 0, argv);
+    const char *words[] = {
+        "E7", "E8", "[42, None, 'hello']", "--experiment", "--bench",
+        "--capacity", "--messages", "--roundtrips", "--size", "--repeat",
+        "--warmup", "--timeout", "--csv", "CSV: capacity,messages,seconds",
+        "CSV: transport,roundtrips,seconds",
+        "CSV: transport,size,messages,seconds", "Exit status:",
+        "2      bad command line", "3      the watchdog stopped",
+        "Exit 1: a queue call returned something other than"};
+    for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+        expect_text(r.out, words[i]);
+    ck_assert_str_eq(r.err, "");
+    program_result_free(&r);
+}
+END_TEST
+
 Suite *ipc_suite(void)
 {
     Suite *suite = suite_create("ipc");
@@ -313,6 +334,7 @@ Suite *ipc_suite(void)
     tcase_set_timeout(usage, 30);
     tcase_add_loop_test(usage, bad_command_line_is_refused_with_exit_2, 0,
                         (int)(sizeof bad_lines / sizeof *bad_lines));
+    tcase_add_test(usage, help_explains_modes_columns_and_exit_codes);
     suite_add_tcase(suite, usage);
     return suite;
 }

@@ -22,6 +22,7 @@
 #include "watchdog.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -890,6 +891,18 @@ START_TEST(terminate_kills_workers_that_ignore_sigterm)
 }
 END_TEST
 
+/* Release the blocking tasks once `pool` no longer accepts tasks (its
+ * terminate has begun: pool_join() stops answering STILL_OPEN). */
+static void *release_once_closed(void *argument)
+{
+    struct pool *pool = argument;
+    double deadline = clock_seconds() + bound(5);
+    while (pool_join(pool, 0) == POOL_STILL_OPEN && clock_seconds() < deadline)
+        clock_sleep(0.001);
+    atomic_store(&board->release, 1);
+    return NULL;
+}
+
 START_TEST(terminate_a_thread_pool)
 {
     enum { TASKS = 20 };
@@ -903,13 +916,20 @@ START_TEST(terminate_a_thread_pool)
                          POOL_OK);
     }
     ck_assert(wait_for(&board->started, 2, 5));
-    /* Threads cannot be killed: release the two running tasks shortly. */
-    atomic_store(&board->release, 1);
+    /* Threads cannot be killed: the two running tasks are released only
+     * once terminate has begun, so a worker that went on to take queued
+     * tasks would start more than two. */
+    pthread_t releaser;
+    ck_assert_int_eq(pthread_create(&releaser, NULL, release_once_closed, pool), 0);
     ck_assert_int_eq(pool_terminate(pool), POOL_OK);
+    ck_assert_int_eq(pthread_join(releaser, NULL), 0);
     expect_each_called_once(TASKS);
-    /* The two that ran finished; the others were cancelled. */
-    ck_assert_int_eq(atomic_load(&error_calls) + atomic_load(&board->started),
-                     TASKS);
+    /* The two that ran finished; the 18 queued ones were cancelled. */
+    ck_assert_int_eq(atomic_load(&board->started), 2);
+    ck_assert_int_eq(atomic_load(&error_calls), TASKS - 2);
+    ck_assert_int_eq(atomic_load(&last_status), POOL_CANCELLED);
+    ck_assert_int_eq(atomic_load(&hits[0]), 1);
+    ck_assert_int_eq(atomic_load(&hits[1]), 1);
     ck_assert_int_eq(atomic_load(&wrong_values), 0);
     ck_assert_int_eq(pool_destroy(pool), POOL_OK);
 }

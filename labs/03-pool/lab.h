@@ -59,8 +59,9 @@ double calibrate_iterations_per_us(void);
 
 /* ---- The baselines (baseline.c) ----------------------------------------
  * Each runs `tasks` tasks, task i computing count_from(i, iterations), with
- * at most `concurrency` alive at once; returns the seconds taken and sets
- * *correct when every result came back right. */
+ * at most `concurrency` alive at once; returns the seconds taken and clears
+ * *correct if any result came back wrong (never sets it: one flag collects
+ * every check of a run, pool runs and baselines alike). */
 double fresh_process_per_task(int tasks, int concurrency, uint64_t iterations,
                               bool *correct);
 double fresh_thread_per_task(int tasks, int concurrency, uint64_t iterations,
@@ -68,7 +69,7 @@ double fresh_thread_per_task(int tasks, int concurrency, uint64_t iterations,
 
 /* `round_trips` 8-byte round trips over two pipes, after `warmup` untimed
  * ones, with a child process (processes) or a thread.  Returns the seconds
- * the timed ones took. */
+ * the timed ones took; clears *correct if an echo came back wrong. */
 double pipe_pingpong(bool processes, int round_trips, int warmup, bool *correct);
 
 /* ---- The experiments: each returns the program's exit status ------------ */

@@ -265,6 +265,7 @@ static int producer(void *arg)
             run.producers) {
         /* The last producer to finish: nothing more will ever be put. */
         queue_close(run.queue);
+        board_closed(run.board, run.queue_index);
         board_progress(run.board);
         say("producer-%d (pid %d) was the last producer: it closed the queue",
             p, (int)getpid());
