@@ -284,6 +284,40 @@ START_TEST(woken_party_is_not_counted_as_blocked)
 }
 END_TEST
 
+/* Long names and many locks: every text is cut to the caller's buffer,
+ * never written past it (adding snprintf's return to an offset unchecked
+ * hands the next call a negative size, cast to a huge size_t). */
+START_TEST(long_texts_are_cut_to_the_buffer)
+{
+    struct board *board = board_create();
+    for (int l = 0; l < BOARD_LOCKS; l++) {
+        char name[32];
+        snprintf(name, sizeof name, "lock-number-%04d", l); /* cut to 15 */
+        board_add_lock(board, name);
+    }
+    int p = board_add_party(board, "a-very-long-party-name");
+    board_started(board, p, 4242, 4242);
+    for (int l = 0; l < BOARD_LOCKS; l++)
+        board_hold(board, p, l, true);
+    board_set(board, p, BOARD_BLOCKED_LOCK, 0);
+    char small[24];
+    memset(small, 'x', sizeof small);
+    board_holdings(board, p, small, sizeof small);
+    ck_assert_uint_eq(strlen(small), sizeof small - 1);
+    ck_assert_str_eq(small, "lock-number-000, lock-n");
+    memset(small, 'x', sizeof small);
+    board_describe(board, p, small, sizeof small);
+    ck_assert_uint_eq(strlen(small), sizeof small - 1);
+    ck_assert(strncmp(small, "holds lock-number-000, ", 23) == 0);
+    char *text = explain(board); /* a cycle of one, with 16 locks held */
+    ck_assert_msg(strstr(text, "a-very-long-pa") != NULL &&
+                      strstr(text, "it can never move.\n") != NULL,
+                  "%s", text);
+    free(text);
+    board_destroy(board);
+}
+END_TEST
+
 /* A child writes, the parent reads: the board is shared memory. */
 START_TEST(board_is_shared_across_fork)
 {
@@ -365,6 +399,7 @@ Suite *board_suite(void)
     tcase_add_test(graph, get_after_every_producer_ended_is_a_dead_end);
     tcase_add_test(graph, join_and_full_put_make_a_cycle);
     tcase_add_test(graph, woken_party_is_not_counted_as_blocked);
+    tcase_add_test(graph, long_texts_are_cut_to_the_buffer);
     suite_add_tcase(suite, graph);
 
     TCase *shared = tcase_create("board_shared");
