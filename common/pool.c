@@ -384,7 +384,7 @@ enum pool_status pool_async_get(struct pool_async *handle, double timeout,
          * busy in a long callback and has not delivered it yet. */
         if (result != NULL)
             result_cancelled(result, handle->ticket,
-                             "cancelled before a worker took it");
+                             "no worker had taken it yet");
         return POOL_CANCELLED;
     }
     if (!waiter_wait(&handle->done, 0, deadline_after(timeout), false))
@@ -435,7 +435,7 @@ int pool_cancel_pending(struct pool *pool)
         cancelled++;
         if (state_waited(state)) {
             struct pool_result result;
-            result_cancelled(&result, ticket, "cancelled before a worker took it");
+            result_cancelled(&result, ticket, "no worker had taken it yet");
             waited_entry_end(pool, (uint32_t)index, state, &result);
         } else {
             pool->cancelled[pool->cancelled_count++] =

@@ -337,6 +337,12 @@ void entries_free(struct pool *pool, const uint32_t *entries, int count);
  * it DONE, wake its waiter. */
 void waited_entry_end(struct pool *pool, uint32_t index, uint64_t state,
                       const struct pool_result *result);
+/* The last workers have ended: end the waited-on tasks still queued
+ * (pool_terminate), at once.  Called by whoever ends the last worker, just
+ * before it sets workers_gone: not left to the handler, because the thread
+ * waiting for such a task may be the handler itself, in a callback that
+ * called pool_apply() or pool_map(). */
+void cancel_waited_leftovers(struct pool *pool);
 /* Fill a result for a task that never ran / whose worker died. */
 void result_cancelled(struct pool_result *result, uint64_t ticket,
                       const char *why);

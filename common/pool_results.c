@@ -233,7 +233,7 @@ static uint64_t take_notes(struct pool *pool, struct batch *batch)
         } else if (have_cancel) {
             struct pool_result result;
             result_cancelled(&result, cell_ticket(cell),
-                             "cancelled before a worker took it");
+                             "no worker had taken it yet");
             deliver(pool, batch, cell_entry(cell), cell_ticket(cell), &result);
         } else {
             return taken;
@@ -265,6 +265,23 @@ static void cancel_leftovers(struct pool *pool, struct batch *batch)
             waited_entry_end(pool, (uint32_t)index, state, &result);
         else
             deliver(pool, batch, (uint32_t)index, ticket, &result);
+    }
+}
+
+void cancel_waited_leftovers(struct pool *pool)
+{
+    for (int index = 0; index < pool->capacity; index++) {
+        struct entry *entry = &pool->entries[index];
+        uint64_t state = atomic_load_explicit(&entry->state, memory_order_acquire);
+        if (!state_waited(state) || state_phase(state) != PHASE_QUEUED)
+            continue;
+        if (!atomic_compare_exchange_strong(&entry->state, &state,
+                                            state_next(state, 0, PHASE_CANCELLED)))
+            continue; /* cancelled meanwhile (pool_cancel_pending) */
+        struct pool_result result;
+        result_cancelled(&result, state_ticket(state),
+                         "the pool was terminated before a worker took it");
+        waited_entry_end(pool, (uint32_t)index, state, &result);
     }
 }
 

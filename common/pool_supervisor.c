@@ -223,6 +223,7 @@ static void *supervisor_main(void *argument)
     }
     free(fds);
     free(slot_of);
+    cancel_waited_leftovers(pool);
     atomic_store(&pool->workers_gone, 1);
     notify_handler(pool);
     return NULL;
@@ -258,6 +259,7 @@ static void *thread_main(void *argument)
     atomic_store(&pool->slots[start.slot].tid, 0);
     atomic_store(&pool->slots[start.slot].pid, 0);
     if (atomic_fetch_sub(&pool->live_threads, 1) == 1) {
+        cancel_waited_leftovers(pool);
         atomic_store(&pool->workers_gone, 1);
         notify_handler(pool);
     }

@@ -935,6 +935,51 @@ START_TEST(terminate_a_thread_pool)
 }
 END_TEST
 
+/* A callback blocked in pool_apply() while the pool is terminated: its
+ * task, still queued behind a busy worker, must end as cancelled even
+ * though the thread waiting for it is the result handler itself (which
+ * cannot run the pool's end-of-pool cleanup while it waits). */
+static struct pool *stuck_pool;
+static atomic_int stuck_status;
+static int apply_behind_a_busy_worker(const struct pool_result *result,
+                                      void *context)
+{
+    (void)result, (void)context;
+    /* The only worker is taken by a blocking task first. */
+    if (pool_apply_async(stuck_pool, wait_for_release, NULL, NULL, NULL, NULL,
+                         NULL) != POOL_OK)
+        return -1;
+    atomic_store(&stuck_status,
+                 pool_apply(stuck_pool, square, &(union pool_value){.numbers = {3}},
+                            NULL));
+    return 0;
+}
+
+START_TEST(terminate_while_a_callback_waits_in_apply)
+{
+    stuck_pool = make_pool(_i, 1);
+    atomic_store(&stuck_status, -1);
+    ck_assert_int_eq(pool_apply_async(stuck_pool, square, NULL,
+                                      apply_behind_a_busy_worker, NULL, NULL,
+                                      NULL),
+                     POOL_OK);
+    /* Three submitted: the first task, the blocking one, the applied one. */
+    double deadline = clock_seconds() + bound(5);
+    while (pool_stats(stuck_pool).submitted < 3 && clock_seconds() < deadline)
+        clock_sleep(0.001);
+    ck_assert_uint_eq(pool_stats(stuck_pool).submitted, 3);
+    ck_assert(wait_for(&board->started, 1, 5));
+    pthread_t releaser; /* a thread worker cannot be killed: release it */
+    ck_assert_int_eq(pthread_create(&releaser, NULL, release_once_closed,
+                                    stuck_pool), 0);
+    ck_assert_int_eq(pool_terminate(stuck_pool), POOL_OK);
+    ck_assert_int_eq(pthread_join(releaser, NULL), 0);
+    ck_assert_int_eq(atomic_load(&stuck_status), POOL_CANCELLED);
+    ck_assert_int_eq(pool_destroy(stuck_pool), POOL_OK);
+    expect_no_zombies();
+}
+END_TEST
+
 START_TEST(destroy_without_join_terminates)
 {
     struct pool *pool = make_pool(_i, 2);
@@ -1071,6 +1116,7 @@ Suite *pool_suite(void)
     tcase_add_test(ending, terminate_kills_workers_that_ignore_sigterm);
     tcase_add_test(ending, terminate_a_thread_pool);
     tcase_add_loop_test(ending, destroy_without_join_terminates, 0, 2);
+    tcase_add_loop_test(ending, terminate_while_a_callback_waits_in_apply, 0, 2);
     tcase_add_test(ending, ctrl_c_mid_map_reaps_everything);
     suite_add_tcase(suite, ending);
     return suite;

@@ -451,12 +451,15 @@ int experiment_timeline(const struct options *o)
            most == 1 ? "" : "s", workers);
     bool queued_right = true;
     for (int i = 0; i < tasks; i++) {
-        /* The task that this one's worker ran just before it, if any. */
+        /* The task that this one's worker ran just before it, if any: the
+         * latest to START on the same worker (chosen by its start, not its
+         * end, so that the check below can fail: a worker that overlapped
+         * two tasks would show one starting before the other ended). */
         int before = -1;
         for (int k = 0; k < tasks; k++)
             if (k != i && results[k].worker_number == results[i].worker_number &&
-                results[k].finished <= results[i].started &&
-                (before < 0 || results[k].finished > results[before].finished))
+                results[k].started < results[i].started &&
+                (before < 0 || results[k].started > results[before].started))
                 before = k;
         if (before < 0)
             continue;
@@ -469,7 +472,7 @@ int experiment_timeline(const struct options *o)
     }
     if (most > workers || !queued_right) {
         fprintf(stderr, "pool: WRONG: more tasks ran at once than there are "
-                        "workers\n");
+                        "workers, or a worker ran two at once\n");
         return EXIT_WRONG;
     }
     return EXIT_OK;
