@@ -3,11 +3,21 @@
  * the run.  Run one suite or one test case by name:
  *     CK_RUN_SUITE=gil build/bin/tests
  *     CK_RUN_CASE=forced_switching build/bin/tests
+ *
+ * Shards: `tests --shard K/N` runs the K-th of N disjoint sets of suites
+ * (1 <= K <= N), so that N runners can share the machine (`make test` runs
+ * one shard per core).  Most of the suite's time is spent waiting -- for a
+ * stall to be detected, a lock to be held, a timeout to pass -- not
+ * computing, so two shards on two cores take little more than half the
+ * time of one.  Suites are dealt out by their cost in the plain build
+ * (seconds, measured on a 2-core machine), the costliest first, each to the
+ * shard with the least so far.  With CK_RUN_SUITE set, sharding is off.
  */
 #include "harness.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 Suite *flags_suite(void);
 Suite *timing_suite(void);
@@ -27,25 +37,74 @@ Suite *deadlock_suite(void);
 Suite *board_suite(void);
 Suite *ipc_suite(void);
 
-int main(void)
+/* In run order when unsharded: the runtime bottom up, then the labs. */
+static const struct {
+    Suite *(*make)(void);
+    double cost; /* seconds, plain build */
+} suites[] = {
+    {flags_suite, 0.1},    {timing_suite, 0.4},   {log_suite, 0.1},
+    {proc_suite, 0.8},     {gil_suite, 2.4},      {watchdog_suite, 4.1},
+    {workers_suite, 0.4},  {count_suite, 1.4},    {queue_suite, 2.5},
+    {channel_suite, 1.8},  {tickets_suite, 12.0}, {pool_suite, 2.5},
+    {executor_suite, 1.0}, {pool_lab_suite, 6.0}, {deadlock_suite, 18.0},
+    {board_suite, 0.2},    {ipc_suite, 2.1},
+};
+enum { SUITES = sizeof suites / sizeof suites[0] };
+
+static _Noreturn void usage(const char *program)
 {
-    SRunner *runner = srunner_create(flags_suite());
-    srunner_add_suite(runner, timing_suite());
-    srunner_add_suite(runner, log_suite());
-    srunner_add_suite(runner, proc_suite());
-    srunner_add_suite(runner, gil_suite());
-    srunner_add_suite(runner, watchdog_suite());
-    srunner_add_suite(runner, workers_suite());
-    srunner_add_suite(runner, count_suite());
-    srunner_add_suite(runner, queue_suite());
-    srunner_add_suite(runner, channel_suite());
-    srunner_add_suite(runner, tickets_suite());
-    srunner_add_suite(runner, pool_suite());
-    srunner_add_suite(runner, executor_suite());
-    srunner_add_suite(runner, pool_lab_suite());
-    srunner_add_suite(runner, deadlock_suite());
-    srunner_add_suite(runner, board_suite());
-    srunner_add_suite(runner, ipc_suite());
+    fprintf(stderr, "usage: %s [--shard K/N]   (1 <= K <= N <= %d)\n",
+            program, SUITES);
+    exit(2);
+}
+
+/* Longest-processing-time-first: deal each suite, costliest first, to the
+ * shard with the least cost so far.  Returns the shard (0-based) of each. */
+static void deal(int shards, int shard_of[SUITES])
+{
+    double load[SUITES] = {0};
+    bool dealt[SUITES] = {false};
+    for (int round = 0; round < SUITES; round++) {
+        int next = -1;
+        for (int i = 0; i < SUITES; i++)
+            if (!dealt[i] && (next < 0 || suites[i].cost > suites[next].cost))
+                next = i;
+        int lightest = 0;
+        for (int k = 1; k < shards; k++)
+            if (load[k] < load[lightest])
+                lightest = k;
+        shard_of[next] = lightest;
+        load[lightest] += suites[next].cost;
+        dealt[next] = true;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    int shard = 0, shards = 1;
+    if (argc == 3 && strcmp(argv[1], "--shard") == 0) {
+        char end;
+        if (sscanf(argv[2], "%d/%d%c", &shard, &shards, &end) != 2 ||
+            shards < 1 || shards > SUITES || shard < 1 || shard > shards)
+            usage(argv[0]);
+        shard--;
+    } else if (argc != 1) {
+        usage(argv[0]);
+    }
+    if (getenv("CK_RUN_SUITE") != NULL)
+        shard = 0, shards = 1;
+
+    int shard_of[SUITES];
+    deal(shards, shard_of);
+    SRunner *runner = NULL;
+    for (int i = 0; i < SUITES; i++) {
+        if (shard_of[i] != shard)
+            continue;
+        if (runner == NULL)
+            runner = srunner_create(suites[i].make());
+        else
+            srunner_add_suite(runner, suites[i].make());
+    }
     srunner_set_fork_status(runner, CK_FORK);
     srunner_run_all(runner, CK_NORMAL);
     int failed = srunner_ntests_failed(runner);
