@@ -344,8 +344,12 @@ END_TEST
 
 START_TEST(killed_worker_task_gets_an_error)
 {
-    const char *argv[] = {"pool", "--experiment", "kill-worker", "--seed",
-                          _i ? "11" : "4", NULL};
+    /* Both spellings: --experiment kill-worker, and the --kill-worker
+     * switch the issue names. */
+    const char *argv_experiment[] = {"pool", "--experiment", "kill-worker",
+                                     "--seed", "4", NULL};
+    const char *argv_switch[] = {"pool", "--kill-worker", "--seed", "11", NULL};
+    const char *const *argv = _i ? argv_switch : argv_experiment;
     char command[256];
     struct program_result r = run_pool(60, argv, NULL, command, sizeof command);
     const char *said = strstr(r.out, "got WORKER_DIED with the error:");
@@ -510,6 +514,8 @@ static const struct bad_line bad_lines[] = {
     {{"--experiment", "speedup", "--kind", "thread"}, "--kind"},
     {{"--experiment", "callbacks", "--seed", "3"}, "--seed"},
     {{"--experiment", "kill-worker", "--kind", "thread"}, "--kind thread"},
+    {{"--kill-worker", "--experiment", "map"}, "--kill-worker"},
+    {{"--kill-worker", "--kind", "thread"}, "--kind thread"},
     {{"--experiment", "kill-worker", "--workers", "1"}, "--workers"},
     {{"--experiment", "futures", "--workers", "6"}, "--workers"},
     {{"--experiment", "futures", "--tasks", "3"}, "--tasks"},

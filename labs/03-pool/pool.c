@@ -643,6 +643,7 @@ int main(int argc, char **argv)
                         .warmup = 1};
     uint64_t workers = 0, tasks = 0, repeat = 5, warmup = 1, seed = 0;
     double timeout = 60;
+    bool kill_worker = false;
     struct flag flags[] = {
         {.name = "experiment", .type = FLAG_CHOICE, .target = &o.experiment,
          .choices = experiment_names, .value_name = "NAME",
@@ -669,6 +670,8 @@ int main(int argc, char **argv)
          .low = 0, .high = 1000000, .value_name = "US",
          .help = "speedup: the work per task, in microseconds (0: empty "
                  "tasks)"},
+        {.name = "kill-worker", .type = FLAG_SWITCH, .target = &kill_worker,
+         .help = "the same as --experiment kill-worker"},
         flag_repeat(&repeat),
         flag_warmup(&warmup),
         flag_seed(&seed),
@@ -735,6 +738,13 @@ int main(int argc, char **argv)
         .flags = flags,
     };
     flags_parse_or_exit(&program, argc, argv);
+    if (kill_worker && flags_given(&program, "experiment") &&
+        o.experiment != EXPERIMENT_KILL_WORKER)
+        flags_usage_error(&program, "--kill-worker: is --experiment "
+                                    "kill-worker; it cannot be combined with "
+                                    "another --experiment");
+    if (kill_worker)
+        o.experiment = EXPERIMENT_KILL_WORKER;
     o.workers = (int)workers;
     o.tasks = (int)tasks;
     /* kill-worker narrates one trial unless asked for more. */
