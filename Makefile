@@ -91,16 +91,19 @@ run-tests: $(LAB_BINS) $(TEST_BIN)
 	@echo "== tests ($(if $(VARIANT),$(VARIANT),plain build))"
 	CK_TIMEOUT_MULTIPLIER=$(if $(VARIANT),4,1) scripts/run-tests.sh $(TEST_BIN) $(TEST_SHARDS)
 
+# The builds behind test, check and bench compile one file per core.
+JOBS ?= $(shell nproc 2>/dev/null || echo 1)
+
 test: deps
-	$(MAKE) --no-print-directory run-tests
+	$(MAKE) --no-print-directory -j$(JOBS) run-tests
 	$(MAKE) --no-print-directory check
 
 check:
-	$(MAKE) --no-print-directory run-tests VARIANT=asan
-	$(MAKE) --no-print-directory run-tests VARIANT=tsan
+	$(MAKE) --no-print-directory -j$(JOBS) run-tests VARIANT=asan
+	$(MAKE) --no-print-directory -j$(JOBS) run-tests VARIANT=tsan
 
 bench: deps
-	$(MAKE) --no-print-directory all
+	$(MAKE) --no-print-directory -j$(JOBS) all
 	scripts/bench.sh
 
 plots:
