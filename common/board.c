@@ -249,19 +249,24 @@ static int read_all(struct board *board, struct snapshot *all)
 }
 
 /* Blocked, and what it waits for is not there: a getter whose queue is
- * empty (and open), a putter whose queue is full (and open), a joiner, a
- * locker.  A party that was woken but is not yet back on a CPU still says
- * "blocked" on the board; on a loaded machine that can last long enough to
- * look like a stall, and this is what tells the two apart.  (A child that
- * finished says "finished", not blocked, until it is reaped, so a join
- * about to return never looks stuck; a lock just released is taken within
- * microseconds, and one whose holder died is never released.) */
-static bool is_stuck(struct board *board, const struct snapshot *s)
+ * empty (and open), a putter whose queue is full (and open), a joiner whose
+ * child has not finished, a locker.  A party that was woken but is not yet
+ * back on a CPU still says "blocked" on the board; on a loaded machine that
+ * can last long enough to look like a stall, and this is what tells the two
+ * apart.  (A lock just released is taken within microseconds, and one whose
+ * holder died is never released.) */
+static bool is_stuck(struct board *board, const struct snapshot *s,
+                     const struct snapshot *all, int count)
 {
     if (!is_blocked(s))
         return false;
     int object = s->object;
     switch (s->state) {
+    case BOARD_BLOCKED_JOIN:
+        /* A child that finished is about to be reaped: the join returns. */
+        return object < 0 || object >= count ||
+               (all[object].state != BOARD_FINISHED &&
+                all[object].state != BOARD_EXITED);
     case BOARD_BLOCKED_GET:
     case BOARD_BLOCKED_PUT: {
         if (object < 0 || object >= board->queues)
@@ -285,9 +290,14 @@ bool board_all_blocked(struct board *board)
     struct snapshot all[BOARD_PARTIES];
     int count = read_all(board, all), live = 0;
     for (int i = 0; i < count; i++) {
-        if (!is_live(&all[i]))
+        /* A party that finished can do nothing more, for anyone: it counts
+         * neither as progress nor as blocked.  (Only a join on it can still
+         * return, and is_stuck() sees that.)  Counting it as "not blocked"
+         * let a consumer that had given up hide a producer stuck on the
+         * full queue and a main stuck joining that producer. */
+        if (!is_live(&all[i]) || all[i].state == BOARD_FINISHED)
             continue;
-        if (!is_stuck(board, &all[i]))
+        if (!is_stuck(board, &all[i], all, count))
             return false;
         live++;
     }
@@ -313,6 +323,9 @@ static uint64_t wakers(const struct snapshot *all, int count, int i)
     for (int j = 0; j < count; j++) {
         const struct snapshot *other = &all[j];
         if (!is_live(other))
+            continue;
+        /* A finished party ends a join on it, and nothing else. */
+        if (other->state == BOARD_FINISHED && s->state != BOARD_BLOCKED_JOIN)
             continue;
         bool can = false;
         switch (s->state) {
@@ -628,7 +641,8 @@ void board_explain(struct board *board, FILE *out, const char *prefix)
 
     int running = 0;
     for (int i = 0; i < count; i++) {
-        if (is_live(&all[i]) && !is_stuck(board, &all[i])) {
+        if (is_live(&all[i]) && all[i].state != BOARD_FINISHED &&
+            !is_stuck(board, &all[i], all, count)) {
             describe(board, &all[i], line, sizeof line);
             fprintf(out, "%snot a deadlock (yet): %s (pid %d) is not "
                          "blocked: %s%s.\n",

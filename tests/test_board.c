@@ -63,7 +63,10 @@ START_TEST(all_blocked_needs_every_live_party_blocked)
     board_set(board, b, BOARD_WAITING, 0);
     ck_assert(!board_all_blocked(board)); /* a wait with a timeout ends */
     board_set(board, b, BOARD_FINISHED, -1);
-    ck_assert(!board_all_blocked(board)); /* about to be reaped */
+    ck_assert(board_all_blocked(board)); /* b can do nothing more */
+    board_set(board, a, BOARD_BLOCKED_JOIN, b);
+    ck_assert(!board_all_blocked(board)); /* a's join of b returns */
+    board_set(board, a, BOARD_BLOCKED_GET, 0);
     board_exited(board, b, 0);
     ck_assert(board_all_blocked(board)); /* the dead do not count */
     board_exited(board, a, -9);
@@ -227,6 +230,44 @@ START_TEST(join_and_full_put_make_a_cycle)
                                "only a get() by main could make: neither can "
                                "move.\n") != NULL, "%s", text);
     free(text);
+    board_destroy(board);
+    queue_destroy(queue);
+}
+END_TEST
+
+/* The consumer gave up (--fix timeout with too short a --give-up) and
+ * finished; main has not reaped it, because it joins the producer first,
+ * and the producer waits for room on the full queue.  A finished party can
+ * do nothing more: it must neither hide the deadlock nor be named as the
+ * one who could make room. */
+START_TEST(finished_party_neither_hides_nor_ends_a_deadlock)
+{
+    struct queue *queue = queue_create(2, 8);
+    ck_assert_int_eq(queue_put(queue, "a", 1, QUEUE_NOWAIT), QUEUE_OK);
+    ck_assert_int_eq(queue_put(queue, "b", 1, QUEUE_NOWAIT), QUEUE_OK);
+    struct board *board = board_create();
+    int q = board_add_queue(board, "items", queue, 2);
+    int main_party = board_add_party(board, "main");
+    int producer = board_add_party(board, "producer-0");
+    int consumer = board_add_party(board, "consumer-0");
+    board_set_role(board, producer, q, true, false);
+    board_set_role(board, consumer, q, false, true);
+    board_started(board, main_party, 1, 1);
+    board_started(board, producer, 2, 2);
+    board_started(board, consumer, 3, 3);
+    board_set(board, consumer, BOARD_FINISHED, -1);
+    board_set(board, producer, BOARD_BLOCKED_PUT, q);
+    board_set(board, main_party, BOARD_BLOCKED_JOIN, producer);
+    ck_assert(board_all_blocked(board));
+    char *text = explain(board);
+    ck_assert_msg(strstr(text, "not a deadlock") == NULL, "%s", text);
+    ck_assert_msg(strstr(text, "t: producer-0 (pid 2) waits for room in "
+                               "'items', but nothing can ever make room")
+                      != NULL, "%s", text);
+    free(text);
+    /* Joining the finished consumer instead: that join returns. */
+    board_set(board, main_party, BOARD_BLOCKED_JOIN, consumer);
+    ck_assert(!board_all_blocked(board));
     board_destroy(board);
     queue_destroy(queue);
 }
@@ -399,6 +440,7 @@ Suite *board_suite(void)
     tcase_add_test(graph, get_after_every_producer_ended_is_a_dead_end);
     tcase_add_test(graph, join_and_full_put_make_a_cycle);
     tcase_add_test(graph, woken_party_is_not_counted_as_blocked);
+    tcase_add_test(graph, finished_party_neither_hides_nor_ends_a_deadlock);
     tcase_add_test(graph, long_texts_are_cut_to_the_buffer);
     suite_add_tcase(suite, graph);
 

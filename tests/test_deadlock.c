@@ -419,6 +419,30 @@ START_TEST(timeout_fix_with_short_give_up_loses_items)
 }
 END_TEST
 
+/* Give up too soon with more items than the queue holds: the consumer
+ * leaves, the producer fills the queue and waits for room, and main waits
+ * to join the producer before it reaps the consumer.  The finished consumer
+ * must not hide that deadlock from --stall (it once did: only --timeout
+ * ended the run). */
+START_TEST(timeout_fix_giving_up_too_soon_can_deadlock)
+{
+    const char *argv[] = {"deadlock", "--fix", "timeout", "--items", "7",
+                          "--capacity", "2", "--pause-scale", "0.25",
+                          "--give-up", "0.01", "--stall", "0.5", "--timeout",
+                          "30", NULL};
+    char command[512];
+    struct program_result r = run_deadlock(40, argv, command, sizeof command);
+    ck_assert_msg(r.status == 3, "%s: exit %d, expected 3: %s", command,
+                  r.status, r.err);
+    ck_assert_msg(strstr(r.err, "no progress for") != NULL &&
+                      strstr(r.err, "--timeout") == NULL,
+                  "%s: not the stall detector: %s", command, r.err);
+    ck_assert_msg(strstr(r.err, "but nothing can ever make room") != NULL,
+                  "%s: %s", command, r.err);
+    program_result_free(&r);
+}
+END_TEST
+
 /* The bug hides in small tests: when the queue holds every item and the end
  * marker, joining first works. */
 START_TEST(join_before_drain_fits_in_the_queue)
@@ -650,6 +674,7 @@ Suite *deadlock_suite(void)
                         (int)(sizeof fixed / sizeof *fixed));
     tcase_add_loop_test(fixes, fix_narration_says_how_it_ended, 0, 3);
     tcase_add_test(fixes, timeout_fix_with_short_give_up_loses_items);
+    tcase_add_test(fixes, timeout_fix_giving_up_too_soon_can_deadlock);
     tcase_add_test(fixes, join_before_drain_fits_in_the_queue);
     tcase_add_loop_test(fixes, slow_healthy_run_is_not_a_stall, 0, 2);
     suite_add_tcase(suite, fixes);

@@ -9,24 +9,28 @@
  * the consumer.
  *
  * Here that hang is never left hanging.  Every party (process) writes on a
- * shared board (common/board.h) what it is about to wait for, and the
- * watchdog (--stall) fires when nothing has moved for S seconds while every
- * party is blocked.  The diagnosis reads the board as a wait-for graph and
- * says who waits on what, then the run ends with exit 3.  Then the fixes.
+ * shared board (common/board.h) what it is about to wait for (steps.c), and
+ * the watchdog (--stall) fires when nothing has moved for S seconds while
+ * every party is blocked.  The diagnosis reads the board as a wait-for graph
+ * and says who waits on what, then the run ends with exit 3.  Then the fixes.
  *
- *   --scenario prodcons           (default) the documents' program.  Fixes:
+ *   --scenario prodcons           (default, prodcons.c) the documents'
+ *       program.  Fixes:
  *       --fix sentinel   main puts one end marker per consumer after the
  *                        producers are done;
  *       --fix close      the last producer closes the queue; a consumer
  *                        sees CLOSED once it is drained;
  *       --fix timeout    a consumer gives up after --give-up seconds
  *                        without an item (fragile: see the handout).
- *   --scenario join-before-drain  a child puts more than the queue holds,
- *       and main joins it before reading (the pitfall Python's documentation
- *       warns about).  Fix: --fix drain (read everything, then join).
- *   --scenario lock-order         workers move money between accounts in a
- *       ring, each locking the account it takes from, then the one it gives
- *       to: AB-BA.  Fix: --fix order (always lock the lower account first).
+ *   --scenario join-before-drain  (join_drain.c) a child puts more than the
+ *       queue holds, and main joins it before reading (the pitfall Python's
+ *       documentation warns about).  Fix: --fix drain (read everything, then
+ *       join).
+ *   --scenario lock-order         (lock_order.c) workers move money between
+ *       accounts in a ring, each locking the account it takes from, then the
+ *       one it gives to: AB-BA.  Fix: --fix order (always lock the lower
+ *       account first).
+ * This file: the flags, the set-up, the diagnosis, the check and main.
  *
  * Run:    build/bin/deadlock                        (hangs, detected: exit 3)
  *         build/bin/deadlock --fix close
@@ -35,463 +39,25 @@
  *         consumed exactly once (the lab counts each one).
  */
 #define _GNU_SOURCE
-#include "board.h"
+#include "deadlock.h"
+
 #include "checked.h"
 #include "flags.h"
-#include "proc.h"
-#include "queue.h"
 #include "timing.h"
 #include "watchdog.h"
 
 #include <inttypes.h>
-#include <pthread.h>
-#include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
-enum { MAX_PRODUCERS = 16, MAX_CONSUMERS = 16, MAX_ITEMS = 1000,
-       MAX_WORKERS = 8, MAX_ROUNDS = 1000, START_BALANCE = 100 };
+const char *const scenario_names[] = {"prodcons", "join-before-drain",
+                                      "lock-order", NULL};
+const char *const fix_names[] = {"none", "sentinel", "close", "timeout",
+                                 "drain", "order", NULL};
 
-enum scenario { PRODCONS, JOIN_BEFORE_DRAIN, LOCK_ORDER };
-enum fix { FIX_NONE, FIX_SENTINEL, FIX_CLOSE, FIX_TIMEOUT, FIX_DRAIN,
-           FIX_ORDER };
-static const char *const scenario_names[] = {"prodcons", "join-before-drain",
-                                             "lock-order", NULL};
-static const char *const fix_names[] = {"none", "sentinel", "close", "timeout",
-                                        "drain", "order", NULL};
-
-/* What travels on the queue.  producer < 0: an end marker. */
-struct item {
-    int32_t producer, sequence;
-    char text[24];
-};
-
-/* Shared by every process (one MAP_SHARED mapping, made before fork). */
-struct shared {
-    /* done[p][k]: how many times item k of producer p was consumed (or
-     * transfer k of worker p made).  Exactly once each, or the lab failed. */
-    atomic_int done[MAX_PRODUCERS][MAX_ITEMS];
-    atomic_int producers_finished; /* --fix close: the last one closes */
-    /* lock-order: one lock per account, and the lab's view of them for
-     * the reproducible pause point. */
-    pthread_mutex_t lock[MAX_WORKERS];
-    int64_t account[MAX_WORKERS];
-    atomic_int holder[MAX_WORKERS];       /* who holds lock l, -1 nobody */
-    atomic_bool wants_first[MAX_WORKERS]; /* worker w asked for its first */
-    atomic_bool past_first[MAX_WORKERS];  /* worker w got its first lock */
-};
-_Static_assert(MAX_WORKERS <= MAX_PRODUCERS && MAX_ROUNDS <= MAX_ITEMS,
-               "done[][] also counts the transfers of lock-order");
-
-/* The run, fixed before any fork: each child reads its own copy. */
-static struct {
-    enum scenario scenario;
-    enum fix fix;
-    int producers, consumers, items, capacity, workers, rounds;
-    double put_pause, get_pause, give_up;
-    bool trace, narrate;
-    struct shared *shared;
-    struct queue *queue;
-    struct board *board;
-    int queue_index; /* on the board */
-    int main_party, first_producer, first_consumer, first_worker;
-} run;
-
-/* ---- Narration and --trace ----------------------------------------------- */
-
-/* One whole line per call, flushed: lines from several processes sharing a
- * pipe never interleave mid-line. */
-static void say(const char *format, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *format, ...)
-{
-    if (!run.narrate)
-        return;
-    va_list arguments;
-    va_start(arguments, format);
-    flockfile(stdout);
-    fputs("  ", stdout);
-    vprintf(format, arguments);
-    putchar('\n');
-    fflush(stdout);
-    funlockfile(stdout);
-    va_end(arguments);
-}
-
-/* "before"/"after" a blocking step, with what the caller holds (OSTEP's
- * tracing confused students by not saying which side of the step it was). */
-static void trace(int me, const char *when, const char *format, ...)
-    __attribute__((format(printf, 3, 4)));
-static void trace(int me, const char *when, const char *format, ...)
-{
-    if (!run.trace)
-        return;
-    char step[256], who[64], held[128];
-    va_list arguments;
-    va_start(arguments, format);
-    vsnprintf(step, sizeof step, format, arguments);
-    va_end(arguments);
-    say("[trace] %-7s %s %s; holds %s", when,
-        board_who(run.board, me, who, sizeof who), step,
-        board_holdings(run.board, me, held, sizeof held));
-}
-
-static const char *name_of(int party)
-{
-    static char who[64];
-    return board_who(run.board, party, who, sizeof who);
-}
-
-/* ---- The blocking steps, each announced on the board --------------------- */
-
-static size_t queued(void) { return queue_length(run.queue); }
-
-static enum queue_status put_item(int me, const struct item *item,
-                                  double timeout)
-{
-    trace(me, "before:", "put('%s') on 'items' (%zu of %d queued)", item->text,
-          queued(), run.capacity);
-    board_set(run.board, me, timeout < 0 ? BOARD_BLOCKED_PUT : BOARD_WAITING,
-              run.queue_index);
-    enum queue_status status = queue_put(run.queue, item, sizeof *item,
-                                         timeout);
-    board_set(run.board, me, BOARD_RUNNING, -1);
-    if (status == QUEUE_OK)
-        board_progress(run.board);
-    trace(me, "after:", "put('%s') returned %s (%zu queued)", item->text,
-          queue_status_name(status), queued());
-    return status;
-}
-
-static enum queue_status get_item(int me, struct item *item, double timeout)
-{
-    trace(me, "before:", "get() on 'items' (%zu of %d queued)", queued(),
-          run.capacity);
-    board_set(run.board, me, timeout < 0 ? BOARD_BLOCKED_GET : BOARD_WAITING,
-              run.queue_index);
-    enum queue_status status = queue_get(run.queue, item, sizeof *item, NULL,
-                                         timeout);
-    board_set(run.board, me, BOARD_RUNNING, -1);
-    if (status == QUEUE_OK)
-        board_progress(run.board);
-    trace(me, "after:", "get() returned %s%s%s%s (%zu queued)",
-          queue_status_name(status), status == QUEUE_OK ? ": '" : "",
-          status == QUEUE_OK ? (item->producer < 0 ? "END" : item->text) : "",
-          status == QUEUE_OK ? "'" : "", queued());
-    return status;
-}
-
-static void join_party(int me, int party, struct proc *child)
-{
-    trace(me, "before:", "join(%s)", name_of(party));
-    board_set(run.board, me, BOARD_BLOCKED_JOIN, party);
-    proc_join(child, -1); /* no bound of its own: the watchdog's */
-    board_exited(run.board, party, child->exitcode);
-    board_set(run.board, me, BOARD_RUNNING, -1);
-    board_progress(run.board);
-    char how[64];
-    proc_describe_exitcode(child->exitcode, how, sizeof how);
-    trace(me, "after:", "join(%s) returned: it %s", child->name, how);
-    say("main joined %s (pid %d): it %s", child->name, (int)child->pid, how);
-}
-
-static const char *account_name(int account)
-{
-    static const char *const names[MAX_WORKERS] = {"A", "B", "C", "D",
-                                                   "E", "F", "G", "H"};
-    return names[account];
-}
-
-static void lock_account(int me, int worker, int account)
-{
-    trace(me, "before:", "lock(%s)", account_name(account));
-    board_set(run.board, me, BOARD_BLOCKED_LOCK, account);
-    /* A plain pthread_mutex_lock, no timed variant: the buggy order must
-     * really deadlock, and the watchdog is what ends it. */
-    CHECK_PT(pthread_mutex_lock(&run.shared->lock[account]));
-    atomic_store(&run.shared->holder[account], worker);
-    board_hold(run.board, me, account, true);
-    board_set(run.board, me, BOARD_RUNNING, -1);
-    board_progress(run.board);
-    trace(me, "after:", "lock(%s) returned: locked", account_name(account));
-}
-
-static void unlock_account(int me, int account)
-{
-    atomic_store(&run.shared->holder[account], -1);
-    board_hold(run.board, me, account, false);
-    CHECK_PT(pthread_mutex_unlock(&run.shared->lock[account]));
-}
-
-/* ---- prodcons and join-before-drain: the producer ------------------------ */
-
-/* The documents' strings: 'aa', 'bb', ... 'gg' (and on, for --items > 7). */
-static struct item make_item(int producer, int sequence)
-{
-    struct item item = {.producer = producer, .sequence = sequence};
-    if (sequence < 26)
-        snprintf(item.text, sizeof item.text, "%c%c", 'a' + sequence,
-                 'a' + sequence);
-    else
-        snprintf(item.text, sizeof item.text, "item-%d", sequence);
-    return item;
-}
-
-static const struct item end_marker = {.producer = -1, .text = "END"};
-
-static int producer(void *arg)
-{
-    int p = *(const int *)arg, me = run.first_producer + p;
-    board_started(run.board, me, getpid(), gettid());
-    for (int k = 0; k < run.items; k++) {
-        struct item item = make_item(p, k);
-        if (put_item(me, &item, QUEUE_BLOCK) != QUEUE_OK)
-            return 1; /* nobody closes a queue under a producer */
-        say("producer-%d (pid %d) put '%s' (%zu queued)", p, (int)getpid(),
-            item.text, queued());
-        clock_sleep(run.put_pause);
-    }
-    if (run.scenario == JOIN_BEFORE_DRAIN) {
-        /* Its reader stops at one end marker per producer. */
-        if (put_item(me, &end_marker, QUEUE_BLOCK) != QUEUE_OK)
-            return 1;
-        say("producer-%d (pid %d) put its end marker: done", p, (int)getpid());
-    }
-    if (run.fix == FIX_CLOSE &&
-        atomic_fetch_add(&run.shared->producers_finished, 1) + 1 ==
-            run.producers) {
-        /* The last producer to finish: nothing more will ever be put. */
-        queue_close(run.queue);
-        board_closed(run.board, run.queue_index);
-        board_progress(run.board);
-        say("producer-%d (pid %d) was the last producer: it closed the queue",
-            p, (int)getpid());
-    }
-    board_set(run.board, me, BOARD_FINISHED, -1);
-    return 0;
-}
-
-/* An item got: count it (exactly once, or the check at the end fails). */
-static void consumed(const char *who, const struct item *item)
-{
-    atomic_fetch_add(&run.shared->done[item->producer][item->sequence], 1);
-    say("%s got '%s' from producer-%d", who, item->text, item->producer);
-}
-
-/* ---- prodcons: the consumer ---------------------------------------------- */
-
-static int consumer(void *arg)
-{
-    int c = *(const int *)arg, me = run.first_consumer + c;
-    board_started(run.board, me, getpid(), gettid());
-    char who[48];
-    snprintf(who, sizeof who, "consumer-%d (pid %d)", c, (int)getpid());
-    /* The documents' loop: `while True: v = q.get()`.  With --fix none it
-     * never ends (BUGGY ON PURPOSE). */
-    for (;;) {
-        double timeout = run.fix == FIX_TIMEOUT ? run.give_up : QUEUE_BLOCK;
-        struct item item;
-        enum queue_status status = get_item(me, &item, timeout);
-        if (status == QUEUE_OK && item.producer < 0) {
-            say("%s got an end marker: no more items, it stops", who);
-            break;
-        }
-        if (status == QUEUE_OK) {
-            consumed(who, &item);
-            clock_sleep(run.get_pause);
-            continue;
-        }
-        if (status == QUEUE_CLOSED) {
-            say("%s: get() says CLOSED: the queue is closed and empty, it "
-                "stops", who);
-            break;
-        }
-        if (status == QUEUE_TIMEOUT) {
-            say("%s: nothing for %g s: it gives up (the timeout rule)", who,
-                run.give_up);
-            break;
-        }
-        return 1;
-    }
-    board_set(run.board, me, BOARD_FINISHED, -1);
-    return 0;
-}
-
-/* ---- lock-order: the workers --------------------------------------------- */
-
-/* The pause point that makes the interleaving reproducible (as OSTEP's
- * homework does): after taking its first lock, a worker waits until every
- * other worker has taken its own first lock, or is stuck asking for one
- * that someone else holds.  Then every worker asks for its second lock
- * with the first one held, whatever the scheduler does: with the ring
- * order, every time a deadlock; with the global order, never. */
-static int first_lock_of(int worker)
-{
-    int from = worker, to = (worker + 1) % run.workers;
-    if (run.fix == FIX_ORDER && to < from)
-        return to;
-    return from;
-}
-
-static bool has_reached_first(int worker)
-{
-    struct shared *sh = run.shared;
-    if (atomic_load(&sh->past_first[worker]))
-        return true;
-    int holder = atomic_load(&sh->holder[first_lock_of(worker)]);
-    return atomic_load(&sh->wants_first[worker]) && holder >= 0 &&
-           holder != worker;
-}
-
-static void pause_point(int me, int worker)
-{
-    trace(me, "pause:", "waits until every worker has reached its first lock");
-    for (int v = 0; v < run.workers; v++)
-        while (v != worker && !has_reached_first(v))
-            clock_sleep(0.001); /* bounded by the watchdog's --timeout */
-    trace(me, "pause:", "every worker has reached its first lock: goes on");
-}
-
-static int worker(void *arg)
-{
-    int w = *(const int *)arg, me = run.first_worker + w;
-    board_started(run.board, me, getpid(), gettid());
-    int from = w, to = (w + 1) % run.workers;
-    /* BUGGY ON PURPOSE (--fix none): lock `from`, then `to`.  Worker w
-     * holds account w and wants account w+1: around the ring, a cycle.
-     * --fix order: lock the lower-named account first, whatever the
-     * direction of the transfer; a cycle would need someone to hold a
-     * higher lock while wanting a lower one, and nobody ever does. */
-    int first = first_lock_of(w), second = first == from ? to : from;
-    for (int round = 0; round < run.rounds; round++) {
-        if (round == 0)
-            atomic_store(&run.shared->wants_first[w], true);
-        lock_account(me, w, first);
-        if (round == 0) {
-            atomic_store(&run.shared->past_first[w], true);
-            pause_point(me, w);
-        }
-        lock_account(me, w, second);
-        run.shared->account[from] -= 1; /* both locks held: a safe transfer */
-        run.shared->account[to] += 1;
-        atomic_fetch_add(&run.shared->done[w][round], 1);
-        say("worker-%d (pid %d) holds %s and %s: moved 1 from %s to %s "
-            "(round %d)", w, (int)getpid(), account_name(first),
-            account_name(second), account_name(from), account_name(to),
-            round + 1);
-        unlock_account(me, second);
-        unlock_account(me, first);
-    }
-    board_set(run.board, me, BOARD_FINISHED, -1);
-    return 0;
-}
-
-/* ---- The three programs, as main runs them ------------------------------- */
-
-static int indexes[MAX_PRODUCERS + MAX_CONSUMERS]; /* 0, 1, 2, ... */
-
-static void start(struct proc *child, int party, const char *name,
-                  proc_main_fn body, int index)
-{
-    proc_start(child, name, body, &indexes[index]);
-    board_started(run.board, party, child->pid, child->pid);
-    say("main started %s (pid %d)", name, (int)child->pid);
-}
-
-static void run_prodcons(void)
-{
-    int me = run.main_party;
-    struct proc producers[MAX_PRODUCERS], consumers[MAX_CONSUMERS];
-    char name[32];
-    for (int c = 0; c < run.consumers; c++) {
-        snprintf(name, sizeof name, "consumer-%d", c);
-        start(&consumers[c], run.first_consumer + c, name, consumer, c);
-    }
-    for (int p = 0; p < run.producers; p++) {
-        snprintf(name, sizeof name, "producer-%d", p);
-        start(&producers[p], run.first_producer + p, name, producer, p);
-    }
-    for (int p = 0; p < run.producers; p++)
-        join_party(me, run.first_producer + p, &producers[p]);
-    if (run.fix == FIX_SENTINEL) {
-        say("main: every producer has finished; it puts %d end marker%s, one "
-            "per consumer", run.consumers, run.consumers == 1 ? "" : "s");
-        for (int c = 0; c < run.consumers; c++)
-            put_item(me, &end_marker, QUEUE_BLOCK);
-    }
-    if (run.fix == FIX_NONE)
-        say("main joins the consumers, which loop forever on get() "
-            "(BUGGY ON PURPOSE)");
-    for (int c = 0; c < run.consumers; c++)
-        join_party(me, run.first_consumer + c, &consumers[c]);
-}
-
-static void run_join_before_drain(void)
-{
-    int me = run.main_party;
-    struct proc producers[MAX_PRODUCERS];
-    char name[32];
-    for (int p = 0; p < run.producers; p++) {
-        snprintf(name, sizeof name, "producer-%d", p);
-        start(&producers[p], run.first_producer + p, name, producer, p);
-    }
-    /* BUGGY ON PURPOSE (--fix none): join first.  A producer that has put
-     * more than the queue holds cannot end until someone reads. */
-    if (run.fix == FIX_NONE) {
-        say("main joins the producers before reading anything (BUGGY ON "
-            "PURPOSE)");
-        for (int p = 0; p < run.producers; p++)
-            join_party(me, run.first_producer + p, &producers[p]);
-    }
-    say("main reads until it has one end marker per producer");
-    char who[48];
-    snprintf(who, sizeof who, "main (pid %d)", (int)getpid());
-    for (int ends = 0; ends < run.producers;) {
-        struct item item;
-        if (get_item(me, &item, QUEUE_BLOCK) != QUEUE_OK)
-            break;
-        if (item.producer < 0)
-            ends++;
-        else
-            consumed(who, &item);
-    }
-    if (run.fix == FIX_DRAIN) {
-        say("main has read everything; now it joins the producers");
-        for (int p = 0; p < run.producers; p++)
-            join_party(me, run.first_producer + p, &producers[p]);
-    }
-}
-
-static void init_lock(pthread_mutex_t *mutex)
-{
-    /* Process-shared: it lives in shared memory.  Deliberately not robust:
-     * when the watchdog ends a deadlock it kills the workers one by one,
-     * and a robust mutex would hand a dead worker's lock (EOWNERDEAD) to a
-     * survivor in that instant, which would then make its transfers after
-     * the diagnosis (seen under AddressSanitizer, where the kills are
-     * slower).  A holder that dies here leaves its lock taken for good, and
-     * the board says so: "no live party holds it". */
-    pthread_mutexattr_t attributes;
-    CHECK_PT(pthread_mutexattr_init(&attributes));
-    CHECK_PT(pthread_mutexattr_setpshared(&attributes, PTHREAD_PROCESS_SHARED));
-    CHECK_PT(pthread_mutex_init(mutex, &attributes));
-    CHECK_PT(pthread_mutexattr_destroy(&attributes));
-}
-
-static void run_lock_order(void)
-{
-    struct proc workers[MAX_WORKERS];
-    char name[32];
-    for (int w = 0; w < run.workers; w++) {
-        snprintf(name, sizeof name, "worker-%d", w);
-        start(&workers[w], run.first_worker + w, name, worker, w);
-    }
-    for (int w = 0; w < run.workers; w++)
-        join_party(run.main_party, run.first_worker + w, &workers[w]);
-}
+struct run run;
 
 /* ---- If the watchdog fires ----------------------------------------------- */
 
@@ -524,32 +90,7 @@ static void diagnose(void *arg, FILE *out)
                      "order (--fix order).\n");
 }
 
-/* ---- The check: every item exactly once ---------------------------------- */
-
-struct tally {
-    int expected, done, lost, duplicated;
-    bool balances_kept; /* lock-order: every account back to its start */
-};
-
-static struct tally count_up(void)
-{
-    struct tally t = {.balances_kept = true};
-    bool locks = run.scenario == LOCK_ORDER;
-    int rows = locks ? run.workers : run.producers;
-    int columns = locks ? run.rounds : run.items;
-    for (int p = 0; p < rows; p++) {
-        for (int k = 0; k < columns; k++) {
-            int times = atomic_load(&run.shared->done[p][k]);
-            t.expected++;
-            t.done += times;
-            t.lost += times == 0;
-            t.duplicated += times > 1 ? times - 1 : 0;
-        }
-    }
-    for (int a = 0; locks && a < run.workers; a++)
-        t.balances_kept &= run.shared->account[a] == START_BALANCE;
-    return t;
-}
+/* ---- The flags, the set-up and the header -------------------------------- */
 
 /* Flags that do not belong together: refuse them (exit 2) rather than
  * ignore them. */
@@ -604,44 +145,10 @@ static void set_up(void)
     run.board = board_create();
     run.main_party = board_add_party(run.board, "main");
     board_started(run.board, run.main_party, getpid(), gettid());
-    char name[32];
-    if (run.scenario == LOCK_ORDER) {
-        for (int w = 0; w < run.workers; w++) {
-            init_lock(&run.shared->lock[w]);
-            atomic_store(&run.shared->holder[w], -1);
-            run.shared->account[w] = START_BALANCE;
-            board_add_lock(run.board, account_name(w));
-        }
-        for (int w = 0; w < run.workers; w++) {
-            snprintf(name, sizeof name, "worker-%d", w);
-            int party = board_add_party(run.board, name);
-            if (w == 0)
-                run.first_worker = party;
-        }
-    } else {
-        run.queue = queue_create((size_t)run.capacity, sizeof(struct item));
-        run.queue_index = board_add_queue(run.board, "items", run.queue,
-                                          run.capacity);
-        for (int p = 0; p < run.producers; p++) {
-            snprintf(name, sizeof name, "producer-%d", p);
-            int party = board_add_party(run.board, name);
-            board_set_role(run.board, party, run.queue_index, true, false);
-            if (p == 0)
-                run.first_producer = party;
-        }
-        for (int c = 0; c < run.consumers; c++) {
-            snprintf(name, sizeof name, "consumer-%d", c);
-            int party = board_add_party(run.board, name);
-            board_set_role(run.board, party, run.queue_index, false, true);
-            if (c == 0)
-                run.first_consumer = party;
-        }
-        /* main reads in join-before-drain, and puts the end markers of
-         * --fix sentinel. */
-        board_set_role(run.board, run.main_party, run.queue_index,
-                       run.fix == FIX_SENTINEL,
-                       run.scenario == JOIN_BEFORE_DRAIN);
-    }
+    if (run.scenario == LOCK_ORDER)
+        lock_order_set_up();
+    else
+        queue_set_up();
 }
 
 static void print_header(double stall, bool csv)
@@ -672,6 +179,33 @@ static void print_header(double stall, bool csv)
         printf("  BUGGY ON PURPOSE: --fix none; the watchdog will end the "
                "hang if it forms.\n");
     fflush(stdout);
+}
+
+/* ---- The check: every item exactly once ---------------------------------- */
+
+struct tally {
+    int expected, done, lost, duplicated;
+    bool balances_kept; /* lock-order: every account back to its start */
+};
+
+static struct tally count_up(void)
+{
+    struct tally t = {.balances_kept = true};
+    bool locks = run.scenario == LOCK_ORDER;
+    int rows = locks ? run.workers : run.producers;
+    int columns = locks ? run.rounds : run.items;
+    for (int p = 0; p < rows; p++) {
+        for (int k = 0; k < columns; k++) {
+            int times = atomic_load(&run.shared->done[p][k]);
+            t.expected++;
+            t.done += times;
+            t.lost += times == 0;
+            t.duplicated += times > 1 ? times - 1 : 0;
+        }
+    }
+    for (int a = 0; locks && a < run.workers; a++)
+        t.balances_kept &= run.shared->account[a] == START_BALANCE;
+    return t;
 }
 
 /* The check and the verdict: exit 0 only if every item was consumed (every
@@ -843,8 +377,6 @@ int main(int argc, char **argv)
     run.give_up = give_up;
     run.trace = trace_steps;
     run.narrate = !csv;
-    for (int i = 0; i < MAX_PRODUCERS + MAX_CONSUMERS; i++)
-        indexes[i] = i;
 
     watchdog_start(program.name, timeout);
 
