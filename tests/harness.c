@@ -167,6 +167,18 @@ int count_lines(const char *text)
     return lines;
 }
 
+void describe(const char *const argv[], char *text, size_t size)
+{
+    size_t used = 0;
+    text[0] = '\0';
+    for (int i = 0; argv[i] != NULL; i++) {
+        int n = snprintf(text + used, size - used, "%s%s", i ? " " : "", argv[i]);
+        if (n < 0 || (size_t)n >= size - used)
+            break;
+        used += (size_t)n;
+    }
+}
+
 int children_of(pid_t pid, pid_t *pids, int capacity)
 {
     /* /proc/P/task/T/children lists the children forked by thread T only: a

@@ -43,6 +43,10 @@ struct running_program program_start(const char *const argv[]);
 struct program_result program_finish(struct running_program *program,
                                      double timeout_seconds);
 
+/* The command line argv[0..] as one text, for failure messages (cut to
+ * `size` bytes, always NUL-terminated). */
+void describe(const char *const argv[], char *text, size_t size);
+
 /* program_start + program_finish. */
 struct program_result program_run(double timeout_seconds,
                                   const char *const argv[]);

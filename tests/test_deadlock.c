@@ -24,19 +24,6 @@
 #define HEADER "scenario,fix,producers,consumers,workers,expected,done,lost," \
                "duplicated,seconds"
 
-/* The command line as text, for failure messages. */
-static void describe(const char *const argv[], char *text, size_t size)
-{
-    size_t used = 0;
-    text[0] = '\0';
-    for (int i = 0; argv[i] != NULL; i++) {
-        int n = snprintf(text + used, size - used, "%s%s", i ? " " : "", argv[i]);
-        if (n < 0 || (size_t)n >= size - used)
-            break;
-        used += (size_t)n;
-    }
-}
-
 /* Run deadlock; afterwards nothing it started may be left running or
  * unreaped (this test process adopts orphans, so a leftover is seen). */
 static struct program_result run_deadlock(double timeout, const char *const argv[],

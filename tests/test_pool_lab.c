@@ -27,18 +27,6 @@
 
 /* ---- Running the program ------------------------------------------------- */
 
-static void describe(const char *const argv[], char *text, size_t size)
-{
-    size_t used = 0;
-    text[0] = '\0';
-    for (int i = 0; argv[i] != NULL; i++) {
-        int n = snprintf(text + used, size - used, "%s%s", i ? " " : "", argv[i]);
-        if (n < 0 || (size_t)n >= size - used)
-            break;
-        used += (size_t)n;
-    }
-}
-
 /* Run pool; it must exit 0 (unless expected otherwise by the caller, who
  * then passes expect_zero = false), finish in time, and leave no process
  * behind.  *pid receives the program's pid (= the parent in its logs). */

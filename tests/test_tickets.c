@@ -122,19 +122,6 @@ static void sandbox_check(const struct sandbox *box, const char *what)
                   what, box->directory, box->leftovers);
 }
 
-/* The command line as text, for failure messages. */
-static void describe(const char *const argv[], char *text, size_t size)
-{
-    size_t used = 0;
-    text[0] = '\0';
-    for (int i = 0; argv[i] != NULL; i++) {
-        int n = snprintf(text + used, size - used, "%s%s", i ? " " : "", argv[i]);
-        if (n < 0 || (size_t)n >= size - used)
-            break;
-        used += (size_t)n;
-    }
-}
-
 /* Run tickets in a sandbox: afterwards nothing it started may be left
  * running (or unreaped) and its TMPDIR must be empty. */
 static struct program_result run_tickets(double timeout, const char *const argv[])
