@@ -7,11 +7,9 @@
 #   reduced per (mode, gil, workers)      -> results/count-summary.csv
 # Runs from the repository root wherever it is called from. SIZE=quick|default|full.
 set -euo pipefail
-export LC_ALL=C            # "0.5", not "0,5", in every awk and sort below
-cd "$(dirname "$0")/../.."  # BIN and results/ are relative to the repository root
-BIN=${BIN:-build/bin}
-SIZE=${SIZE:-default}
-OUT=results
+# shellcheck source-path=SCRIPTDIR/../.. source=scripts/bench-lib.sh
+source "$(dirname "$0")/../../scripts/bench-lib.sh"   # LC_ALL=C, cd, BIN, SIZE, OUT
+bench_start count
 
 # N = 100,000,000 is the documents' size; quick exists for smoke tests only.
 # reps: in-process repetitions; runs: hyperfine runs; factor: WMAX = factor x cores.
@@ -19,9 +17,7 @@ case $SIZE in
     quick)   N=2000000   reps=2  runs=2  factor=2 ;;
     default) N=100000000 reps=7  runs=7  factor=2 ;;
     full)    N=100000000 reps=15 runs=10 factor=4 ;;
-    *) echo "count bench: SIZE must be quick, default or full, not '$SIZE'" >&2; exit 2 ;;
 esac
-[ -x "$BIN/count" ] || { echo "count bench: $BIN/count not found; run make first" >&2; exit 1; }
 command -v hyperfine >/dev/null || { echo "count bench: hyperfine not found; run make deps" >&2; exit 1; }
 
 cores=$(nproc)
@@ -44,19 +40,13 @@ flags=("--mode serial" "--mode thread" "--mode thread --gil" "--mode process")
 # allow 10x the time at a pessimistic 1 G increments/s, never under 60 s.
 timeout_for() { awk -v runs="$1" -v w="$2" -v n="$N" 'BEGIN { t = 10 * runs * 4 * w * n / 1e9; printf "%d", (t < 60 ? 60 : (t > 86400 ? 86400 : t)) }'; }
 
-# Write into a scratch directory and move into results/ only at the end, so an
-# interrupted run leaves the previous results whole.
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-mkdir -p "$OUT"
+bench_scratch
 steps=$(( ${#wlist[@]} + ${#names[@]} + 1 ))   # + the CPython step
-step=0
 
 # 1. In-process: `--mode all` interleaves the configurations rep by rep, so a
 # slow patch of the machine (frequency, a neighbour VM) hits all of them alike.
 for w in "${wlist[@]}"; do
-    step=$((step + 1))
-    echo "[$step/$steps] count: all configurations in-process, workers=$w, ${reps} reps" >&2
+    bench_step "all configurations in-process, workers=$w, ${reps} reps"
     "$BIN/count" --mode all --workers "$w" --iterations "$N" \
         --repeat "$reps" --warmup 1 --timeout "$(timeout_for $((reps + 1)) "$w")" --csv > "$tmp/w$w.csv"
     # The program checks its own total (exit 1); check the CSV contract too, so
@@ -74,8 +64,8 @@ done
 # including exec, dynamic loading and exit. --shell=none: no shell start-up to
 # subtract, so millisecond differences stay visible.
 for i in "${!names[@]}"; do
-    step=$((step + 1)); name=${names[$i]}
-    echo "[$step/$steps] count: hyperfine $name, workers=${wlist[0]}..${wlist[-1]}, $runs runs" >&2
+    name=${names[$i]}
+    bench_step "hyperfine $name, workers=${wlist[0]}..${wlist[-1]}, $runs runs"
     # hyperfine splits the command line itself (no shell), flags included.
     hyperfine --shell=none --style none --warmup 1 --runs "$runs" \
         --parameter-list workers "$workers" --command-name "$name" \
@@ -105,8 +95,7 @@ awk -F, 'NR > 1 { print $1 ($2 == 1 ? "+gil" : "") "," $1 "," $2 "," $3 "," $4 "
 if command -v python3 >/dev/null; then
     case $SIZE in quick) pyN=200000 pyreps=2 ;; full) pyN=10000000 pyreps=5 ;; *) pyN=10000000 pyreps=3 ;; esac
     pyworkers=$(printf '%s\n' 1 2 "$cores" 5 | sort -n | uniq | tr '\n' ' ')
-    step=$((step + 1))
-    echo "[$step/$steps] count: CPython (count.py), workers=${pyworkers% }, N=$pyN, $pyreps reps" >&2
+    bench_step "CPython (count.py), workers=${pyworkers% }, N=$pyN, $pyreps reps"
     echo "mode,gil,workers,iterations,rep,seconds,total" > "$tmp/count-cpython.csv"
     for w in $pyworkers; do
         python3 labs/01-count/count.py --workers "$w" --iterations "$pyN" --repeat "$pyreps" --warmup 1 --csv |
@@ -119,5 +108,5 @@ else
     rm -f "$OUT"/count-cpython*.csv   # no stale comparison from another run
 fi
 
-mv "$tmp"/count*.csv "$tmp"/count-hyperfine-*.json "$OUT"/
+bench_publish "$tmp"/count*.csv "$tmp"/count-hyperfine-*.json
 echo "count: wrote $OUT/count.csv $OUT/count-summary.csv $OUT/count-hyperfine.csv" >&2

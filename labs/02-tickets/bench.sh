@@ -11,11 +11,9 @@
 # Raw files hold the program's own --csv rows, one per trial. Runs from the
 # repository root wherever it is called from. SIZE=quick|default|full.
 set -euo pipefail
-export LC_ALL=C            # "0.5", not "0,5", in every awk and sort below
-cd "$(dirname "$0")/../.."  # BIN and results/ are relative to the repository root
-BIN=${BIN:-build/bin}
-SIZE=${SIZE:-default}
-OUT=results
+# shellcheck source-path=SCRIPTDIR/../.. source=scripts/bench-lib.sh
+source "$(dirname "$0")/../../scripts/bench-lib.sh"   # LC_ALL=C, cd, BIN, SIZE, OUT
+bench_start tickets "the program's own check failed; with a lock: the store and the buyers disagree"
 
 # Delays are in ms. The documents use 20 buyers, 1 ticket, 100 ms + 200 ms
 # (SIZE=full). A locked sale costs buyers x (read + write delay), so the
@@ -30,9 +28,7 @@ case $SIZE in
     quick)   buyers="2 8 20"               read_ms=5   write_ms=10  race_trials=3  lock_trials=2 ;;
     default) buyers="2 4 8 16 20 32 64"    read_ms=10  write_ms=20  race_trials=10 lock_trials=3 ;;
     full)    buyers="2 4 8 16 20 32 64"    read_ms=100 write_ms=200 race_trials=10 lock_trials=3 ;;
-    *) echo "tickets bench: SIZE must be quick, default or full, not '$SIZE'" >&2; exit 2 ;;
 esac
-[ -x "$BIN/tickets" ] || { echo "tickets bench: $BIN/tickets not found; run make first" >&2; exit 1; }
 read -r -a blist <<< "$buyers"
 
 # Configurations: "store lock mode" each.
@@ -49,19 +45,10 @@ header="store,lock,mode,buyers,stock,trial,sold,left,oversold,seconds"
 # and its CSV checked against the contract, so a changed format or a broken
 # lock fails here and not as a wrong chart.
 run() {
-    local out=$1 trials=$2 store=$3 lock=$4 mode=$5 b=$6 status=0
-    local cmd=("$BIN/tickets" --buyers "$b" --stock "$stock" --read-delay "$read_ms" --write-delay "$write_ms"
-               --store "$store" --lock "$lock" --mode "$mode" --trials "$trials"
-               --timeout "$(timeout_for "$trials" "$b")" --csv)
-    "${cmd[@]}" > "$out" || status=$?
-    if [ "$status" -ne 0 ]; then
-        echo "tickets bench: exit status $status from: ${cmd[*]}" >&2
-        case $status in
-            1) echo "tickets bench: (1: the program's own check failed; with a lock: the store and the buyers disagree)" >&2 ;;
-            3) echo "tickets bench: (3: the watchdog stopped a run that did not finish in time)" >&2 ;;
-        esac
-        exit 1
-    fi
+    local out=$1 trials=$2 store=$3 lock=$4 mode=$5 b=$6
+    bench_run "$out" "$BIN/tickets" --buyers "$b" --stock "$stock" --read-delay "$read_ms" --write-delay "$write_ms" \
+        --store "$store" --lock "$lock" --mode "$mode" --trials "$trials" \
+        --timeout "$(timeout_for "$trials" "$b")" --csv
     awk -F, -v header="$header" -v store="$store" -v lock="$lock" -v mode="$mode" -v b="$b" \
         -v stock="$stock" -v trials="$trials" '
         function bad(why) { print "tickets bench: " why ": " $0 > "/dev/stderr"; failed = 1; exit 1 }
@@ -77,20 +64,14 @@ run() {
     ' "$out"
 }
 
-# Write into a scratch directory and move into results/ only at the end, so an
-# interrupted run leaves the previous results whole.
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-mkdir -p "$OUT"
+bench_scratch
 steps=$(( 2 * ${#blist[@]} ))
-step=0
 
 # a. The race. One step per buyers value runs the four configurations in turn,
 # so a slow patch of the machine hits them alike.
 echo "$header" > "$tmp/tickets-race.csv"
 for b in "${blist[@]}"; do
-    step=$((step + 1))
-    echo "[$step/$steps] tickets: race without a lock, buyers=$b, stock=$stock, shm+file x process+thread, $race_trials trials" >&2
+    bench_step "race without a lock, buyers=$b, stock=$stock, shm+file x process+thread, $race_trials trials"
     for config in "${race_configs[@]}"; do
         read -r store lock mode <<< "$config"
         run "$tmp/one.csv" "$race_trials" "$store" "$lock" "$mode" "$b"
@@ -101,8 +82,7 @@ done
 # b. The cost of the lock: the same buyers one at a time.
 echo "$header" > "$tmp/tickets-lock.csv"
 for b in "${blist[@]}"; do
-    step=$((step + 1))
-    echo "[$step/$steps] tickets: lock cost, buyers=$b, no lock / mutex (shm) / file lock (file), $lock_trials trials" >&2
+    bench_step "lock cost, buyers=$b, no lock / mutex (shm) / file lock (file), $lock_trials trials"
     for config in "${lock_configs[@]}"; do
         read -r store lock mode <<< "$config"
         run "$tmp/one.csv" "$lock_trials" "$store" "$lock" "$mode" "$b"
@@ -113,8 +93,8 @@ rm -f "$tmp/one.csv"
 
 # c. Reduce: one row per (experiment, store, lock, mode, buyers), in run order.
 echo "tickets: reducing -> $OUT/tickets-summary.csv" >&2
-awk -F, -v read_ms="$read_ms" -v write_ms="$write_ms" -f labs/02-tickets/summarize.awk \
+awk -F, -v read_ms="$read_ms" -v write_ms="$write_ms" -f scripts/stats.awk -f labs/02-tickets/summarize.awk \
     "$tmp/tickets-race.csv" "$tmp/tickets-lock.csv" > "$tmp/tickets-summary.csv"
 
-mv "$tmp"/tickets-*.csv "$OUT"/
+bench_publish "$tmp"/tickets-*.csv
 echo "tickets: wrote $OUT/tickets-race.csv $OUT/tickets-lock.csv $OUT/tickets-summary.csv" >&2

@@ -3,18 +3,10 @@
 # mode, buyers): the trials, oversold min/median/max/mean and in how many
 # trials it was > 0, seconds min/median/max/mean, and the analytic time of a
 # fully serialized sale, buyers x (read + write delay).
-# Usage: awk -F, -v read_ms=R -v write_ms=W -f summarize.awk RACE LOCK > SUMMARY
+# Usage: awk -F, -v read_ms=R -v write_ms=W -f scripts/stats.awk \
+#            -f summarize.awk RACE LOCK > SUMMARY   (sort, median: stats.awk)
 # Input rows: store,lock,mode,buyers,stock,trial,sold,left,oversold,seconds
-# POSIX awk only (Debian's awk is mawk: no asort, so a small sort is here).
-function sort(a, n,   i, j, t) {   # insertion sort: groups are small
-    for (i = 2; i <= n; i++) {
-        t = a[i]
-        for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]
-        a[j + 1] = t
-    }
-}
-function median(a, n) { return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
-
+# POSIX awk only (Debian's awk is mawk).
 FNR == 1 { file++; next }            # the header of each file
 {
     experiment = file == 1 ? "race" : "lock"

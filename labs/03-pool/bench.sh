@@ -15,11 +15,9 @@
 # Raw files hold the program's own --csv rows, one per repetition. Runs from
 # the repository root wherever it is called from. SIZE=quick|default|full.
 set -euo pipefail
-export LC_ALL=C            # "0.5", not "0,5", in every awk and sort below
-cd "$(dirname "$0")/../.."  # BIN and results/ are relative to the repository root
-BIN=${BIN:-build/bin}
-SIZE=${SIZE:-default}
-OUT=results
+# shellcheck source-path=SCRIPTDIR/../.. source=scripts/bench-lib.sh
+source "$(dirname "$0")/../../scripts/bench-lib.sh"   # LC_ALL=C, cd, BIN, SIZE, OUT
+bench_start pool "a result came back wrong or missing"
 
 # async: apply_async tasks per repetition (apply and the ping-pong use a
 # tenth: each is a full round trip); reps: repetitions per point; works: the
@@ -29,28 +27,17 @@ case $SIZE in
     quick)   async=20000   reps=2 works="1 100 10000"                          spawn=100 kills=2  pyasync=2000  ;;
     default) async=100000  reps=5 works="1 3 10 30 100 300 1000 3000 10000"    spawn=300 kills=5  pyasync=10000 ;;
     full)    async=1000000 reps=9 works="1 2 5 10 20 50 100 200 500 1000 2000 5000 10000" spawn=2000 kills=20 pyasync=100000 ;;
-    *) echo "pool bench: SIZE must be quick, default or full, not '$SIZE'" >&2; exit 2 ;;
 esac
-[ -x "$BIN/pool" ] || { echo "pool bench: $BIN/pool not found; run make first" >&2; exit 1; }
 read -r -a wlist <<< "$works"
 round_trips=$((async / 10))
 
-# run OUTFILE ARGS...: one invocation; its exit status checked (1: the
-# program's own check of the results failed; 3: its watchdog fired).
+# run OUTFILE ARGS...: one invocation, its exit status checked (bench_run).
 run() {
-    local out=$1 status=0
+    local out=$1
     shift
     # The program's watchdog (default 60 s) must not stop a slow but healthy
     # run: SIZE=full on a slow machine takes minutes per invocation.
-    "$BIN/pool" "$@" --timeout 1800 --csv > "$out" || status=$?
-    if [ "$status" -ne 0 ]; then
-        echo "pool bench: exit status $status from: $BIN/pool $* --timeout 1800 --csv" >&2
-        case $status in
-            1) echo "pool bench: (1: a result came back wrong or missing)" >&2 ;;
-            3) echo "pool bench: (3: the watchdog stopped a run that did not finish in time)" >&2 ;;
-        esac
-        exit 1
-    fi
+    bench_run "$out" "$BIN/pool" "$@" --timeout 1800 --csv
 }
 
 # check OUTFILE HEADER ROWS AWK-CONDITIONS: the CSV contract, so a changed
@@ -69,21 +56,17 @@ check() {
     ' "$out"
 }
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-mkdir -p "$OUT"
+bench_scratch
 python=0
 command -v python3 >/dev/null && python=1
 steps=$(( 2 + python + ${#wlist[@]} + 2 ))
-step=0
 
 # a. Throughput, one kind per step; the program interleaves the three
 # measurements repetition by repetition, so a slow patch hits all alike.
 header="kind,api,tasks,seconds"
 echo "$header" > "$tmp/pool-throughput.csv"
 for kind in process thread; do
-    step=$((step + 1))
-    echo "[$step/$steps] pool: throughput, $kind pool, $async empty apply_async tasks, $round_trips apply and pipe round trips, $reps reps" >&2
+    bench_step "throughput, $kind pool, $async empty apply_async tasks, $round_trips apply and pipe round trips, $reps reps"
     run "$tmp/one.csv" --experiment throughput --kind "$kind" --tasks "$async" --repeat "$reps"
     check "$tmp/one.csv" "$header" $((3 * reps)) '
         NF != 4 || $1 != "'"$kind"'" { bad("row for another configuration") }
@@ -96,8 +79,7 @@ done
 
 # a'. The real thing, when python3 is installed: CPython's Pool, same tasks.
 if [ "$python" = 1 ]; then
-    step=$((step + 1))
-    echo "[$step/$steps] pool: CPython multiprocessing.Pool, $pyasync empty apply_async tasks, $((pyasync / 10)) apply, $reps reps" >&2
+    bench_step "CPython multiprocessing.Pool, $pyasync empty apply_async tasks, $((pyasync / 10)) apply, $reps reps"
     status=0
     python3 labs/03-pool/pool.py --csv --tasks "$pyasync" --repeat "$reps" > "$tmp/one.csv" || status=$?
     [ "$status" -eq 0 ] || { echo "pool bench: exit status $status from labs/03-pool/pool.py" >&2; exit 1; }
@@ -116,8 +98,7 @@ fi
 header="kind,work_us,tasks,workers,repeat,seconds"
 echo "$header" > "$tmp/pool-speedup.csv"
 for w in "${wlist[@]}"; do
-    step=$((step + 1))
-    echo "[$step/$steps] pool: speedup, work $w us per task: serial, process pool, thread pool, fork-per-task, thread-per-task, $reps reps" >&2
+    bench_step "speedup, work $w us per task: serial, process pool, thread pool, fork-per-task, thread-per-task, $reps reps"
     run "$tmp/one.csv" --experiment speedup --work-us "$w" --repeat "$reps"
     check "$tmp/one.csv" "$header" $((5 * reps)) '
         NF != 6 || $2 != '"$w"' { bad("row for another configuration") }
@@ -128,8 +109,7 @@ for w in "${wlist[@]}"; do
 done
 
 # c. E10: a fresh process or thread per tiny task vs a reused pool worker.
-step=$((step + 1))
-echo "[$step/$steps] pool: E10 spawn cost, $spawn empty tasks per method, $reps reps" >&2
+bench_step "E10 spawn cost, $spawn empty tasks per method, $reps reps"
 header="method,tasks,workers,repeat,seconds,per_task_us"
 run "$tmp/pool-spawn.csv" --experiment spawn-cost --tasks "$spawn" --repeat "$reps"
 check "$tmp/pool-spawn.csv" "$header" $((4 * reps)) '
@@ -140,8 +120,7 @@ check "$tmp/pool-spawn.csv" "$header" $((4 * reps)) '
 
 # d. The killed worker: the victim task must get an error, every other task
 # its result (the program exits 1 otherwise), and the error's delay is kept.
-step=$((step + 1))
-echo "[$step/$steps] pool: kill a worker mid-task, $kills trials" >&2
+bench_step "kill a worker mid-task, $kills trials"
 header="trial,tasks,workers,victim_task,victim_pid,signal,error_seconds,others_ok"
 run "$tmp/pool-kill.csv" --experiment kill-worker --repeat "$kills"
 check "$tmp/pool-kill.csv" "$header" "$kills" '
@@ -152,9 +131,9 @@ check "$tmp/pool-kill.csv" "$header" "$kills" '
 
 # Reduce: medians and spread per point.
 echo "pool: reducing -> $OUT/pool-throughput-summary.csv $OUT/pool-speedup-summary.csv" >&2
-awk -F, -f labs/03-pool/summarize-throughput.awk "$tmp/pool-throughput.csv" > "$tmp/pool-throughput-summary.csv"
-awk -F, -f labs/03-pool/summarize-speedup.awk "$tmp/pool-speedup.csv" > "$tmp/pool-speedup-summary.csv"
+awk -F, -f scripts/stats.awk -f labs/03-pool/summarize-throughput.awk "$tmp/pool-throughput.csv" > "$tmp/pool-throughput-summary.csv"
+awk -F, -f scripts/stats.awk -f labs/03-pool/summarize-speedup.awk "$tmp/pool-speedup.csv" > "$tmp/pool-speedup-summary.csv"
 rm -f "$tmp/one.csv"
 
-mv "$tmp"/pool-*.csv "$OUT"/
+bench_publish "$tmp"/pool-*.csv
 echo "pool: wrote $OUT/pool-throughput.csv $OUT/pool-speedup.csv $OUT/pool-spawn.csv $OUT/pool-kill.csv and the summaries" >&2

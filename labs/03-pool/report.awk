@@ -2,16 +2,8 @@
 # every verdict comes from the data.  Files, in this order (any may be
 # /dev/null): results/pool-throughput-summary.csv, pool-speedup-summary.csv,
 # pool-spawn.csv, pool-kill.csv.
-# Usage: awk -F, -v cores=N -f report.awk THROUGHPUT SPEEDUP SPAWN KILL
+# Usage: awk -F, -v cores=N -f scripts/stats.awk -f report.awk THROUGHPUT SPEEDUP SPAWN KILL
 # POSIX awk only (Debian's default awk is mawk).
-function sort(a, n,   i, j, t) {
-    for (i = 2; i <= n; i++) {
-        t = a[i]
-        for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]
-        a[j + 1] = t
-    }
-}
-function median(a, n) { return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
 function rate(v) { return v >= 1e6 ? sprintf("%.3g M/s", v / 1e6) : v >= 1e3 ? sprintf("%.3g k/s", v / 1e3) : sprintf("%.3g /s", v) }
 function us(v) { return v >= 1000 ? sprintf("%.3g ms", v / 1000) : sprintf("%.3g µs", v) }
 function verdict(ok) { return ok ? "**met**" : "**missed**" }

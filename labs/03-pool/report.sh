@@ -15,4 +15,4 @@ for f in pool-throughput-summary pool-speedup-summary pool-spawn pool-kill; do
 done
 cores=$(sed -n 's/^cores: //p' results/machine.txt 2>/dev/null || true)
 [ -n "$cores" ] || cores=$(nproc)
-awk -F, -v cores="$cores" -f labs/03-pool/report.awk "${files[@]}"
+awk -F, -v cores="$cores" -f scripts/stats.awk -f labs/03-pool/report.awk "${files[@]}"

@@ -6,17 +6,9 @@
 # smallest work per task from which that kind's median speedup stays above 1.
 # serial_us is the measured serial time per task at that work (the work is
 # calibrated once per run, so it is close to work_us, not equal).
-# Usage: awk -F, -f summarize-speedup.awk pool-speedup.csv > SUMMARY
+# Usage: awk -F, -f scripts/stats.awk -f summarize-speedup.awk pool-speedup.csv > SUMMARY
+#   (sort and median are in scripts/stats.awk)
 # Input rows: kind,work_us,tasks,workers,repeat,seconds.  POSIX awk only.
-function sort(a, n,   i, j, t) {
-    for (i = 2; i <= n; i++) {
-        t = a[i]
-        for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]
-        a[j + 1] = t
-    }
-}
-function median(a, n) { return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
-
 NR == 1 { next }
 {
     key = $1 SUBSEP ($2 + 0)

@@ -1,17 +1,9 @@
 # Lab 03: reduce results/pool-throughput.csv (one row per repetition) to one
 # row per (kind, api): runs, the median time, and the rate in tasks per
 # second and the cost per task in microseconds, median with min and max.
-# Usage: awk -F, -f summarize-throughput.awk pool-throughput.csv > SUMMARY
+# Usage: awk -F, -f scripts/stats.awk -f summarize-throughput.awk pool-throughput.csv > SUMMARY
+#   (sort and median are in scripts/stats.awk)
 # Input rows: kind,api,tasks,seconds.  POSIX awk only (Debian's is mawk).
-function sort(a, n,   i, j, t) {   # insertion sort: groups are small
-    for (i = 2; i <= n; i++) {
-        t = a[i]
-        for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]
-        a[j + 1] = t
-    }
-}
-function median(a, n) { return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
-
 NR == 1 { next }
 {
     key = $1 "," $2

@@ -11,11 +11,9 @@
 # repetition number and the derived rate added. Runs from the repository
 # root wherever it is called from. SIZE=quick|default|full.
 set -euo pipefail
-export LC_ALL=C            # "0.5", not "0,5", in every awk below
-cd "$(dirname "$0")/../.."  # BIN and results/ are relative to the repository root
-BIN=${BIN:-build/bin}
-SIZE=${SIZE:-default}
-OUT=results
+# shellcheck source-path=SCRIPTDIR/../.. source=scripts/bench-lib.sh
+source "$(dirname "$0")/../../scripts/bench-lib.sh"   # LC_ALL=C, cd, BIN, SIZE, OUT
+bench_start ipc "a message arrived wrong, lost or out of order"
 
 # The default stays within ~40 s on 2 cores: capacity 1 is the slow point
 # of (a) (~1 M items/s), 8-byte messages the slow point of (c) (a system
@@ -30,27 +28,16 @@ case $SIZE in
     full)    capacities="1 4 16 64 256 1024"  messages=2000000 q_repeat=10
              roundtrips=50000 r_repeat=10
              sizes="8 64 512 4096 32768 65536 262144 1048576" b_repeat=10 ;;
-    *) echo "ipc bench: SIZE must be quick, default or full, not '$SIZE'" >&2; exit 2 ;;
 esac
 warmup=1
-[ -x "$BIN/ipc" ] || { echo "ipc bench: $BIN/ipc not found; run make first" >&2; exit 1; }
 read -r -a clist <<< "$capacities"
 read -r -a slist <<< "$sizes"
 
 # run OUTFILE ARGS...: one invocation; its exit status reported, not ignored.
 run() {
-    local out=$1 status=0
+    local out=$1
     shift
-    local cmd=("$BIN/ipc" "$@" --warmup "$warmup" --timeout 600 --csv)
-    "${cmd[@]}" > "$out" || status=$?
-    if [ "$status" -ne 0 ]; then
-        echo "ipc bench: exit status $status from: ${cmd[*]}" >&2
-        case $status in
-            1) echo "ipc bench: (1: a message arrived wrong, lost or out of order)" >&2 ;;
-            3) echo "ipc bench: (3: the watchdog stopped a run that did not finish in time)" >&2 ;;
-        esac
-        exit 1
-    fi
+    bench_run "$out" "$BIN/ipc" "$@" --warmup "$warmup" --timeout 600 --csv
 }
 
 # check FILE HEADER ROWS AWK-CONDITION-FOR-A-BAD-ROW WHY: the CSV contract of
@@ -68,19 +55,13 @@ check() {
     " "$file"
 }
 
-# Write into a scratch directory and move into results/ only at the end, so an
-# interrupted run leaves the previous results whole.
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-mkdir -p "$OUT"
+bench_scratch
 steps=$(( ${#clist[@]} + 1 + ${#slist[@]} ))
-step=0
 
 # a. Queue throughput, one capacity per invocation.
 echo "capacity,messages,rep,seconds,messages_per_s" > "$tmp/ipc-queue.csv"
 for c in "${clist[@]}"; do
-    step=$((step + 1))
-    echo "[$step/$steps] ipc: queue, capacity=$c, $messages messages x $q_repeat (+$warmup warm-up)" >&2
+    bench_step "queue, capacity=$c, $messages messages x $q_repeat (+$warmup warm-up)"
     run "$tmp/one.csv" --bench queue --capacity "$c" --messages "$messages" --repeat "$q_repeat"
     check "$tmp/one.csv" "capacity,messages,seconds" "$q_repeat" \
         "\$1 != $c || \$2 != $messages" "row for another configuration"
@@ -88,8 +69,7 @@ for c in "${clist[@]}"; do
 done
 
 # b. Round trips: the three transports alternate inside the program.
-step=$((step + 1))
-echo "[$step/$steps] ipc: round trip, queue / channel / raw pipe in turn, $roundtrips round trips x $r_repeat (+$warmup warm-up)" >&2
+bench_step "round trip, queue / channel / raw pipe in turn, $roundtrips round trips x $r_repeat (+$warmup warm-up)"
 run "$tmp/one.csv" --bench roundtrip --roundtrips "$roundtrips" --repeat "$r_repeat"
 check "$tmp/one.csv" "transport,roundtrips,seconds" $((3 * r_repeat)) \
     "\$2 != $roundtrips || \$1 != (NR % 3 == 2 ? \"queue\" : NR % 3 == 0 ? \"channel\" : \"pipe\")" \
@@ -102,8 +82,7 @@ awk -F, 'NR > 1 { printf "%s,%s,%d,%s,%.6g\n", $1, $2, int((NR - 2) / 3) + 1, $3
 # message count (about 256 MiB a repetition, 16 to 100,000 messages).
 echo "transport,size,messages,rep,seconds,mb_per_s" > "$tmp/ipc-bandwidth.csv"
 for s in "${slist[@]}"; do
-    step=$((step + 1))
-    echo "[$step/$steps] ipc: bandwidth, $s-byte messages, channel / raw pipe in turn x $b_repeat (+$warmup warm-up)" >&2
+    bench_step "bandwidth, $s-byte messages, channel / raw pipe in turn x $b_repeat (+$warmup warm-up)"
     run "$tmp/one.csv" --bench bandwidth --size "$s" --repeat "$b_repeat"
     check "$tmp/one.csv" "transport,size,messages,seconds" $((2 * b_repeat)) \
         "\$2 != $s || \$3 !~ /^[1-9][0-9]*\$/ || \$1 != (NR % 2 == 0 ? \"channel\" : \"pipe\")" \
@@ -117,8 +96,8 @@ rm -f "$tmp/one.csv"
 # repetition.
 echo "ipc: reducing -> $OUT/ipc-*-summary.csv" >&2
 for kind in queue roundtrip bandwidth; do
-    awk -F, -v kind="$kind" -f labs/04-ipc/summarize.awk "$tmp/ipc-$kind.csv" > "$tmp/ipc-$kind-summary.csv"
+    awk -F, -v kind="$kind" -f scripts/stats.awk -f labs/04-ipc/summarize.awk "$tmp/ipc-$kind.csv" > "$tmp/ipc-$kind-summary.csv"
 done
 
-mv "$tmp"/ipc-*.csv "$OUT"/
+bench_publish "$tmp"/ipc-*.csv
 echo "ipc: wrote $OUT/ipc-queue.csv $OUT/ipc-roundtrip.csv $OUT/ipc-bandwidth.csv and their summaries" >&2

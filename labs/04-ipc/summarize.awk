@@ -3,7 +3,8 @@
 # trips and bandwidth the ratio to the raw pipe computed per repetition (the
 # transports alternate within a repetition, so a pair shares the machine's
 # state), summarised by its median and min-max.
-# Usage: awk -F, -v kind=queue|roundtrip|bandwidth -f summarize.awk RAW > SUMMARY
+# Usage: awk -F, -v kind=queue|roundtrip|bandwidth -f scripts/stats.awk -f summarize.awk RAW > SUMMARY
+#   (sort and median are in scripts/stats.awk)
 # Input rows (after a header):
 #   queue:     capacity,messages,rep,seconds,messages_per_s
 #   roundtrip: transport,roundtrips,rep,seconds,us_per_roundtrip
@@ -14,16 +15,7 @@
 #              (vs_pipe: this transport's time per round trip / the raw pipe's)
 #   bandwidth: transport,size,messages,n,mbs_median,mbs_min,mbs_max,vs_pipe,vs_pipe_min,vs_pipe_max
 #              (vs_pipe: this transport's bandwidth / the raw pipe's)
-# POSIX awk only (Debian's awk is mawk: no asort, so a small sort is here).
-function sort(a, n,   i, j, t) {   # insertion sort: groups are small
-    for (i = 2; i <= n; i++) {
-        t = a[i]
-        for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]
-        a[j + 1] = t
-    }
-}
-function median(a, n) { return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
-
+# POSIX awk only (Debian's awk is mawk).
 NR == 1 { next }
 {
     if (kind == "queue") { key = $1 "," $2; rep = $3; secs = $4; rate = $5; pipe_key = "" }
