@@ -16,8 +16,6 @@
 
 struct executor {
     struct pool *pool;
-    pthread_mutex_t lock;
-    bool shut_down, joined;
 };
 
 struct future {
@@ -27,7 +25,6 @@ struct future {
 struct executor *executor_create_with(const struct pool_options *options)
 {
     struct executor *executor = xcalloc(1, sizeof *executor);
-    CHECK_PT(pthread_mutex_init(&executor->lock, NULL));
     executor->pool = pool_create(options);
     return executor;
 }
@@ -58,9 +55,6 @@ enum pool_status executor_submit(struct executor *executor, pool_task_fn task,
 void executor_shutdown(struct executor *executor, bool wait,
                        bool cancel_futures)
 {
-    CHECK_PT(pthread_mutex_lock(&executor->lock));
-    executor->shut_down = true;
-    CHECK_PT(pthread_mutex_unlock(&executor->lock));
     /* Close first: nothing new can slip in behind the cancel. */
     pool_close(executor->pool);
     if (cancel_futures)
@@ -68,16 +62,12 @@ void executor_shutdown(struct executor *executor, bool wait,
     if (!wait)
         return;
     pool_join(executor->pool, POOL_FOREVER);
-    CHECK_PT(pthread_mutex_lock(&executor->lock));
-    executor->joined = true;
-    CHECK_PT(pthread_mutex_unlock(&executor->lock));
 }
 
 void executor_destroy(struct executor *executor)
 {
     executor_shutdown(executor, true, false);
     pool_destroy(executor->pool);
-    CHECK_PT(pthread_mutex_destroy(&executor->lock));
     free(executor);
 }
 

@@ -59,6 +59,7 @@
 #ifndef COMMON_POOL_INTERNAL_H
 #define COMMON_POOL_INTERNAL_H
 
+#include "futex.h"
 #include "pool.h"
 #include "proc.h"
 
@@ -269,13 +270,7 @@ struct pool {
     } stats;
 };
 
-/* ---- pool_sync.c: futexes, spinning, the clock ------------------------- */
-void futex_wait_until(_Atomic uint32_t *word, uint32_t expected,
-                      uint64_t deadline, bool shared);
-void futex_wake(_Atomic uint32_t *word, int how_many, bool shared);
-uint64_t deadline_after(double timeout); /* UINT64_MAX: none */
-bool deadline_passed(uint64_t deadline);
-void cpu_relax(void);
+/* ---- pool_sync.c: spinning, then sleeping (futex.h) -------------------- */
 /* A bounded spin before sleeping: a few microseconds of busy-waiting (the
  * other side runs on another core and answers within them), then
  * sched_yield() between looks, so that on a busy machine, where the other

@@ -65,19 +65,17 @@
 #include "queue.h"
 
 #include "checked.h"
+#include "futex.h"
 #include "timing.h"
 
 #include <errno.h>
 #include <limits.h>
-#include <linux/futex.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 enum {
@@ -146,60 +144,9 @@ struct slot_header {
 
 /* ---- Small tools --------------------------------------------------------- */
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause(); /* lets the other hyperthread run; saves power */
-#else
-    atomic_signal_fence(memory_order_seq_cst);
-#endif
-}
-
 static inline uint64_t load(atomic_uint_fast64_t *word)
 {
     return atomic_load_explicit(word, memory_order_relaxed);
-}
-
-/* A deadline on CLOCK_MONOTONIC, in nanoseconds; UINT64_MAX: none. */
-static uint64_t deadline_after(double timeout)
-{
-    if (!(timeout >= 0)) /* negative, or NaN: block */
-        return UINT64_MAX;
-    double nanoseconds = timeout * 1e9;
-    if (nanoseconds >= 1e18) /* 30 years: no deadline in practice */
-        return UINT64_MAX;
-    return clock_nanoseconds() + (uint64_t)nanoseconds;
-}
-
-static bool deadline_passed(uint64_t deadline)
-{
-    return deadline != UINT64_MAX && clock_nanoseconds() >= deadline;
-}
-
-/* Sleep while *word == expected, until woken or the deadline.  Returns on
- * a wake-up, on a changed word, on a signal (EINTR), at the deadline, or
- * spuriously: the caller re-checks its condition in every case. */
-static void futex_wait_until(_Atomic uint32_t *word, uint32_t expected,
-                             uint64_t deadline)
-{
-    struct timespec until, *until_pointer = NULL;
-    if (deadline != UINT64_MAX) {
-        until.tv_sec = (time_t)(deadline / 1000000000u);
-        until.tv_nsec = (long)(deadline % 1000000000u);
-        until_pointer = &until;
-    }
-    /* Not FUTEX_PRIVATE_FLAG: the word is shared between processes. */
-    long rc = syscall(SYS_futex, (void *)word, FUTEX_WAIT_BITSET, expected,
-                      until_pointer, NULL, FUTEX_BITSET_MATCH_ANY);
-    if (rc == -1 && errno != EAGAIN && errno != EINTR && errno != ETIMEDOUT)
-        die_at(__FILE__, __LINE__, "futex(FUTEX_WAIT_BITSET)", errno);
-}
-
-static void futex_wake(_Atomic uint32_t *word, int how_many)
-{
-    if (syscall(SYS_futex, (void *)word, FUTEX_WAKE, how_many, NULL, NULL,
-                0) == -1)
-        die_at(__FILE__, __LINE__, "futex(FUTEX_WAKE)", errno);
 }
 
 static unsigned char *slot_at(struct queue *queue, uint64_t index)
@@ -216,8 +163,8 @@ static void wake_everyone(struct queue *queue)
     atomic_store_explicit(&queue->putters_to_wake, 0, memory_order_relaxed);
     atomic_fetch_add_explicit(&queue->getters.word, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&queue->putters.word, 1, memory_order_relaxed);
-    futex_wake(&queue->getters.word, INT_MAX);
-    futex_wake(&queue->putters.word, INT_MAX);
+    futex_wake(&queue->getters.word, INT_MAX, true);
+    futex_wake(&queue->putters.word, INT_MAX, true);
 }
 
 /* ---- The lock, and its repair ------------------------------------------ */
@@ -355,7 +302,7 @@ static void wait_for_change(struct queue *queue, atomic_uint_fast64_t *watched,
                                            memory_order_relaxed);
     queue_unlock(queue);
 
-    futex_wait_until(&sleepers->word, ticket, deadline);
+    futex_wait_until(&sleepers->word, ticket, deadline, true);
 
     if (presence != NULL) {
         atomic_store(&presence->role, ROLE_NONE);
@@ -486,7 +433,8 @@ enum queue_status queue_put(struct queue *queue, const void *item, size_t size,
     _Atomic uint32_t *wake = note_change_for(queue, ROLE_GETTER);
     queue_unlock(queue);
     if (wake != NULL)
-        futex_wake(wake, INT_MAX); /* after unlocking: no waiting for us */
+        /* after unlocking: no waiting for us */
+        futex_wake(wake, INT_MAX, true);
     return QUEUE_OK;
 }
 
@@ -532,7 +480,7 @@ enum queue_status queue_get(struct queue *queue, void *item, size_t capacity,
     _Atomic uint32_t *wake = note_change_for(queue, ROLE_PUTTER);
     queue_unlock(queue);
     if (wake != NULL)
-        futex_wake(wake, INT_MAX);
+        futex_wake(wake, INT_MAX, true);
     if (size != NULL)
         *size = header.length;
     return QUEUE_OK;
