@@ -3,7 +3,7 @@
  * Why it exists: the documents ran CPU-bound counting in 5 Python threads and
  * saw no speedup, because a CPython thread must hold the Global Interpreter
  * Lock to run bytecode.  C threads have no such lock and do scale.  To show
- * *both* results from one program, lab 01 can run its threads under this
+ * *both* results from one program, lab 02 can run its threads under this
  * lock, which behaves like CPython's (Python/ceval_gil.h, 3.2 and later):
  *
  *   - A thread holds the GIL while it runs "interpreted" work.

@@ -17,7 +17,7 @@
  * A function pointer is valid in a worker process because workers are
  * forked from this very program and never exec anything.
  *
- * Where things run (what lab 03 logs):
+ * Where things run (what lab 08 logs):
  *   - tasks run in the workers ("pool-worker-N": N counts every worker the
  *     pool ever started, as Python's ForkPoolWorker-N does);
  *   - callbacks and error callbacks run in THIS process, one at a time, on

@@ -1,6 +1,6 @@
 /* pool_internal.h: what the pool_*.c files share (not part of the API).
  *
- * The design, and why (the numbers are the targets of lab 03's benchmark):
+ * The design, and why (the numbers are the targets of lab 08's benchmark):
  *
  *  - One MAP_SHARED anonymous mapping holds everything the workers see: a
  *    table of `capacity` task entries, a ring of task tickets, one result

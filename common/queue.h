@@ -90,7 +90,7 @@ size_t queue_length(struct queue *queue);
  * names without QUEUE_), or "UNKNOWN". */
 const char *queue_status_name(enum queue_status status);
 
-/* For deadlock diagnosis (lab 04): how many processes and threads are
+/* For deadlock diagnosis (lab 07): how many processes and threads are
  * asleep right now in put() (on a full queue) and in get() (on an empty
  * one).  A waiter spins for a few microseconds before it sleeps, and is
  * counted once it sleeps.  A waiter that was killed while asleep is not

@@ -36,7 +36,7 @@ typedef void (*watchdog_diagnosis_fn)(void *arg, FILE *out);
 void watchdog_start(const char *program_name, double timeout_seconds);
 void watchdog_set_diagnosis(watchdog_diagnosis_fn diagnose, void *arg);
 
-/* Stall detection (lab 04).  What the run reports about itself: a count
+/* Stall detection (lab 07).  What the run reports about itself: a count
  * that changes whenever it makes progress (an item put or got, a lock
  * taken, a child joined), and whether every live party (process or
  * thread of the run) is blocked right now in a wait that has no bound of

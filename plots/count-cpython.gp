@@ -1,5 +1,5 @@
-# Lab 01 (E1): the emulated GIL checked against the real one. Speedup over
-# serial at the same W, for CPython (labs/01-count/count.py) and for the C
+# Lab 02 (E1): the emulated GIL checked against the real one. Speedup over
+# serial at the same W, for CPython (labs/02-count/count.py) and for the C
 # lab, on the same machine.
 # data: results/count-summary.csv results/count-cpython-summary.csv
 # columns: 1 config, 4 workers, 5 iterations, 11 speedup, 12 speedup_min, 13 speedup_max

@@ -1,4 +1,4 @@
-# Lab 01 (E1): speedup over serial at the same W = serial median / median.
+# Lab 02 (E1): speedup over serial at the same W = serial median / median.
 # data: results/count-summary.csv
 # columns: 1 config, 4 workers, 5 iterations, 11 speedup, 12 speedup_min, 13 speedup_max
 load 'plots/style.inc.gp'

@@ -1,4 +1,4 @@
-# Lab 01 (E1): wall time of W counting workers, per configuration.
+# Lab 02 (E1): wall time of W counting workers, per configuration.
 # data: results/count-summary.csv
 # columns: 1 config, 4 workers, 5 iterations, 6 n, 7 min_s, 8 median_s, 9 max_s
 load 'plots/style.inc.gp'

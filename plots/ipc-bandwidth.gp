@@ -1,4 +1,4 @@
-# Lab 04 (E8): bandwidth between two processes vs message size, a channel
+# Lab 05 (E8): bandwidth between two processes vs message size, a channel
 # (send_bytes / recv_bytes) and a raw pipe of the same capacity, in turn.
 # data: results/ipc-bandwidth-summary.csv
 # columns: 1 transport, 2 size, 3 messages, 4 n, 5 mbs_median, 6 mbs_min, 7 mbs_max, 8 vs_pipe

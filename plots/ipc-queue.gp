@@ -1,4 +1,4 @@
-# Lab 04 (E7): messages per second through the queue between two processes
+# Lab 05 (E7): messages per second through the queue between two processes
 # (one producer, one consumer, 8-byte items) vs the queue's capacity.
 # data: results/ipc-queue-summary.csv
 # columns: 1 capacity, 2 messages, 3 n, 4 mps_median, 5 mps_min, 6 mps_max

@@ -1,4 +1,4 @@
-# Lab 04 (E7, E8): one round trip between two processes -- send a number,
+# Lab 05 (E7, E8): one round trip between two processes -- send a number,
 # get it back plus one -- through two queues, a channel, and a raw pipe
 # measured in the same runs.
 # data: results/ipc-roundtrip-summary.csv

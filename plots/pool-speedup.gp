@@ -1,4 +1,4 @@
-# Lab 03 (E10): speedup over serial vs work per task, for a process pool, a
+# Lab 08 (E10): speedup over serial vs work per task, for a process pool, a
 # thread pool, a fresh process per task and a fresh thread per task, all with
 # W workers. Small tasks drown in the cost of handing them over; each curve
 # crosses 1 where its per-task overhead is paid for ("pays off" marks the

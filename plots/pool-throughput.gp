@@ -1,4 +1,4 @@
-# Lab 03 (E4, E10): empty tasks per second through a pool, apply_async
+# Lab 08 (E4, E10): empty tasks per second through a pool, apply_async
 # (pipelined) and apply (one round trip at a time), process pool and thread
 # pool, next to a raw pipe ping-pong between two processes (two threads for
 # the thread pool's row): the floor under any apply; and CPython's

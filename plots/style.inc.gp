@@ -31,7 +31,7 @@ set style line 5 lc rgb '#c0392b' lw 2 pt 8  ps 1.4 dt 1              # CPython 
 set style line 6 lc rgb '#2e8b57' lw 2 pt 12 ps 1.4 dt 1              # CPython processes
 set style line 9 lc rgb '#bbbbbb' lw 6 dt 1                          # ideal line: a wide pale band under the data
 set style line 10 lc rgb '#777777' lw 1.5 dt 3                        # marks (core count)
-# Lab 02 (tickets): mode by colour (processes green, threads blue), store by
+# Lab 04 (tickets): mode by colour (processes green, threads blue), store by
 # fill (shm filled, file hollow); locks in black, no lock in red.
 set style line 11 lc rgb '#2e8b57' lw 2 pt 12 ps 1.4 dt 3             # processes, file store
 set style line 12 lc rgb '#1f5fbf' lw 2 pt 4  ps 1.1 dt 6             # threads, file store

@@ -1,4 +1,4 @@
-# Lab 02 (E9): the price of the lock. Elapsed time of one sale vs the number
+# Lab 04 (E9): the price of the lock. Elapsed time of one sale vs the number
 # of buyers, without a lock and with one, next to the analytic time of buyers
 # served one at a time, N x (read + write delay).
 # data: results/tickets-summary.csv

@@ -1,4 +1,4 @@
-# Lab 02 (E9): tickets oversold vs the number of buyers. Without a lock, for
+# Lab 04 (E9): tickets oversold vs the number of buyers. Without a lock, for
 # processes and threads sharing the stock in shared memory or in a file; with
 # a mutex, for comparison (always 0).
 # data: results/tickets-summary.csv

@@ -1,4 +1,4 @@
-/* test_count.c: integration tests of build/bin/count (lab 01, E1).
+/* test_count.c: integration tests of build/bin/count (lab 02, E1).
  *
  * They run the real binary with small sizes and check its claims: the sums,
  * the CSV contract, the narration's pids and thread ids, the usage errors,

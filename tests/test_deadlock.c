@@ -1,4 +1,4 @@
-/* test_deadlock.c: integration tests of build/bin/deadlock (lab 04, E6).
+/* test_deadlock.c: integration tests of build/bin/deadlock (lab 07, E6).
  *
  * They run the real binary and check its claims: every scenario without a
  * fix deadlocks and is stopped with exit 3 by the stall detector (not by

@@ -1,4 +1,4 @@
-/* test_ipc.c: integration tests of build/bin/ipc (lab 04, E7, E8 and the
+/* test_ipc.c: integration tests of build/bin/ipc (lab 05, E7, E8 and the
  * IPC benchmarks).
  *
  * They run the real binary and check its claims: E7's timeline shows every

@@ -1,4 +1,4 @@
-/* test_pool_lab.c: integration tests of build/bin/pool (lab 03: E3, E4, E5,
+/* test_pool_lab.c: integration tests of build/bin/pool (lab 08: E3, E4, E5,
  * E10, E15 and the killed worker).
  *
  * They run the real binary with small sizes and check what it claims, by

@@ -1,4 +1,4 @@
-/* test_tickets.c: integration tests of build/bin/tickets (lab 02, E9, E12).
+/* test_tickets.c: integration tests of build/bin/tickets (lab 04, E9, E12).
  *
  * They run the real binary and check its claims: a lock never oversells
  * (hundreds of randomized trials, every store, lock and mode), no lock
