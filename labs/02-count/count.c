@@ -24,6 +24,7 @@
 #include "checked.h"
 #include "flags.h"
 #include "gil.h"
+#include "kernel.h"
 #include "proc.h"
 #include "timing.h"
 #include "watchdog.h"
@@ -40,28 +41,17 @@ struct count_input {
     uint64_t iterations;
 };
 
-/* How often the loop polls the eval breaker.  4096 additions take about a
- * microsecond, so a GIL drop request is answered almost at once, and the
- * poll (one load, usually "no") costs nothing measurable. */
-enum { CHECKPOINT_EVERY = 4096 };
-
+/* The kernel (common/kernel.h) counts in chunks of KERNEL_CHUNK additions;
+ * between chunks the worker polls the eval breaker, so under the GIL a
+ * drop request is answered within about a microsecond.  How the compiler
+ * is kept from deleting the loop is explained in kernel.h. */
 static int calc(struct worker *self)
 {
     const struct count_input *input = self->input;
     uint64_t sum = 0;
     for (uint64_t left = input->iterations; left > 0;) {
-        uint64_t chunk = left < CHECKPOINT_EVERY ? left : CHECKPOINT_EVERY;
-        for (uint64_t i = 0; i < chunk; i++) {
-            sum += 1;
-            /* Keep the compiler honest.  Left alone, -O2 sees that this
-             * loop only adds 1 `chunk` times and replaces it with
-             * sum += chunk: nothing would be measured.  This empty asm
-             * statement claims to read and modify `sum` ("+r": in a
-             * register), so every addition must really happen, in order.
-             * It emits no instruction: the loop is one add, one increment
-             * and one compare-and-branch per iteration. */
-            __asm__ volatile("" : "+r"(sum));
-        }
+        uint64_t chunk = left < KERNEL_CHUNK ? left : KERNEL_CHUNK;
+        sum = kernel_count(sum, chunk);
         left -= chunk;
         worker_checkpoint(self); /* under the GIL: hand it over if asked */
     }

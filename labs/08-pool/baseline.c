@@ -7,7 +7,6 @@
  *   - a raw pipe ping-pong: two processes (or two threads) bouncing 8 bytes
  *     over two pipes.  A pool's apply() is at least one such round trip (the
  *     task goes out, the result comes back), so this is its floor.
- *   - the counting kernel and its calibration: "work of N microseconds".
  *
  * Each baseline checks the results it gets back, like the pool runs do, so
  * no variant can be fast by being wrong.
@@ -26,55 +25,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-/* ---- The work ------------------------------------------------------------ */
-
-uint64_t count_from(uint64_t start, uint64_t iterations)
-{
-    uint64_t sum = start;
-    for (uint64_t i = 0; i < iterations; i++) {
-        sum += 1;
-        /* Keep the compiler honest: without this empty asm statement -O2
-         * replaces the loop with sum += iterations and nothing would be
-         * measured.  It claims to read and modify `sum` in a register, so
-         * every addition happens, in order; it emits no instruction. */
-        __asm__ volatile("" : "+r"(sum));
-    }
-    return sum;
-}
-
-double calibrate_iterations_per_us(void)
-{
-    /* Grow the count until one run takes >= 20 ms (long next to the clock's
-     * resolution and a scheduler tick), keep the fastest of six runs at
-     * that size: the machine's speed when nothing interrupts it (on a
-     * shared machine a core's speed varies from one moment to the next;
-     * the speedup experiment reports the serial time it measured too). */
-    uint64_t iterations = 1 << 16;
-    double best = 0;
-    for (;;) {
-        double start = clock_seconds();
-        uint64_t got = count_from(7, iterations);
-        double took = clock_seconds() - start;
-        if (got != 7 + iterations)
-            die_at(__FILE__, __LINE__, "count_from: wrong sum", 0);
-        if (took >= 0.02) {
-            best = took;
-            break;
-        }
-        iterations *= 2;
-    }
-    for (int i = 0; i < 5; i++) {
-        double start = clock_seconds();
-        uint64_t got = count_from(7, iterations);
-        double took = clock_seconds() - start;
-        if (got != 7 + iterations)
-            die_at(__FILE__, __LINE__, "count_from: wrong sum", 0);
-        if (took < best)
-            best = took;
-    }
-    return (double)iterations / (best * 1e6);
-}
-
 /* ---- A fresh process per task -------------------------------------------- */
 
 struct fresh_task {
@@ -86,7 +36,7 @@ struct fresh_task {
 static int fresh_process_main(void *arg)
 {
     const struct fresh_task *task = arg;
-    task->results[task->index] = count_from((uint64_t)task->index,
+    task->results[task->index] = kernel_count((uint64_t)task->index,
                                             task->iterations);
     return 0;
 }

@@ -2,6 +2,7 @@
 #ifndef LAB_POOL_H
 #define LAB_POOL_H
 
+#include "kernel.h"
 #include "pool.h"
 
 #include <stdbool.h>
@@ -50,15 +51,11 @@ struct options {
 
 /* ---- The work (baseline.c) --------------------------------------------- */
 
-/* The documents' calc(): add 1, `iterations` times, to `start`.  Returns
- * start + iterations, which every caller checks. */
-uint64_t count_from(uint64_t start, uint64_t iterations);
-
-/* How many count_from() iterations this machine runs per microsecond. */
-double calibrate_iterations_per_us(void);
+/* The documents' calc() is kernel_count() (common/kernel.h), shared with
+ * every lab that counts. */
 
 /* ---- The baselines (baseline.c) ----------------------------------------
- * Each runs `tasks` tasks, task i computing count_from(i, iterations), with
+ * Each runs `tasks` tasks, task i computing kernel_count(i, iterations), with
  * at most `concurrency` alive at once; returns the seconds taken and clears
  * *correct if any result came back wrong (never sets it: one flag collects
  * every check of a run, pool runs and baselines alike). */

@@ -13,7 +13,7 @@
  * machine hits them all alike) after --warmup unrecorded rounds; the CSV has
  * one row per repetition and the narration reports median, min and max.
  * Every task's result is checked (task i returns i + iterations, computed
- * by a loop the compiler cannot collapse: see count_from in baseline.c), so
+ * by a loop the compiler cannot collapse: see common/kernel.h), so
  * no variant can be fast by skipping work or losing results: a wrong or
  * missing result ends the run with exit 1.
  */
@@ -38,7 +38,7 @@ static int count_task(const union pool_value *argument,
                       union pool_value *result, char *error)
 {
     (void)error;
-    result->numbers[0] = (int64_t)count_from((uint64_t)argument->numbers[0],
+    result->numbers[0] = (int64_t)kernel_count((uint64_t)argument->numbers[0],
                                              (uint64_t)argument->numbers[1]);
     result->numbers[1] = argument->numbers[0];
     return 0;
@@ -130,7 +130,7 @@ static double run_serial(int tasks, uint64_t iterations, bool *correct)
 {
     double start = clock_seconds();
     for (int i = 0; i < tasks; i++)
-        *correct &= count_from((uint64_t)i, iterations) ==
+        *correct &= kernel_count((uint64_t)i, iterations) ==
                     (uint64_t)i + iterations;
     return clock_seconds() - start;
 }
@@ -302,7 +302,7 @@ static const char *const kind_names[KINDS] = {
 int experiment_speedup(const struct options *o)
 {
     int workers = default_workers(o);
-    double rate = calibrate_iterations_per_us();
+    double rate = kernel_iterations_per_us();
     uint64_t iterations = (uint64_t)(o->work_us * rate + 0.5);
     /* Enough tasks for ~40 ms of serial work, at least 4 per worker, at
      * most 2000 (a fresh process per task must stay affordable). */

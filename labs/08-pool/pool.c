@@ -75,7 +75,7 @@ static int calc(const union pool_value *argument, union pool_value *result,
 {
     (void)error;
     uint64_t iterations = (uint64_t)argument->numbers[1];
-    uint64_t sum = count_from(0, iterations);
+    uint64_t sum = kernel_count(0, iterations);
     log_line("task %" PRId64 ": counted to %" PRIu64 " (in the task)",
              argument->numbers[0], sum);
     result->numbers[0] = (int64_t)sum;
@@ -88,7 +88,7 @@ static int quiet_calc(const union pool_value *argument,
                       union pool_value *result, char *error)
 {
     (void)error;
-    result->numbers[0] = (int64_t)count_from(0, (uint64_t)argument->numbers[1]);
+    result->numbers[0] = (int64_t)kernel_count(0, (uint64_t)argument->numbers[1]);
     result->numbers[1] = argument->numbers[0];
     return 0;
 }
@@ -261,7 +261,7 @@ int experiment_apply(const struct options *o)
     /* Serial, no pool: the yardstick. */
     double start = clock_seconds();
     for (int i = 0; i < tasks; i++)
-        right &= count_from(0, o->iterations) == o->iterations;
+        right &= kernel_count(0, o->iterations) == o->iterations;
     double serial = clock_seconds() - start;
 
     struct pool *pool = pool_create(&(struct pool_options){
