@@ -50,7 +50,7 @@ TEST_OBJ := $(TEST_SRC:%.c=$(OBJ)/%.o)
 TEST_BIN := $(BIN)/tests
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
 
-.PHONY: all labs tests test check run-tests bench plots deps clean help
+.PHONY: all labs tests test check check-handouts run-tests bench plots deps clean help
 all: labs
 labs: $(LAB_BINS)
 # The labs and the test runner, without running anything.
@@ -72,7 +72,8 @@ endef
 $(foreach d,$(LAB_DIRS),$(eval $(call LAB_RULE,$(d))))
 
 # The tests run the lab binaries of the same variant, found through BIN_DIR.
-$(OBJ)/tests/%.o: CFLAGS += -DBIN_DIR='"$(abspath $(BIN))"' -DVARIANT='"$(VARIANT)"'
+$(OBJ)/tests/%.o: CFLAGS += -DBIN_DIR='"$(abspath $(BIN))"' -DVARIANT='"$(VARIANT)"' \
+                             -DSOURCE_DIR='"$(abspath .)"'
 $(TEST_BIN): $(TEST_OBJ) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(CHECK_LIBS) $(LDLIBS) -o $@
@@ -96,7 +97,14 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 
 test: deps
 	$(MAKE) --no-print-directory -j$(JOBS) run-tests
+	$(MAKE) --no-print-directory check-handouts
 	$(MAKE) --no-print-directory check
+
+# Every transcript in every handout, replayed and compared by shape with
+# what the programs print now (scripts/check-handouts.pl; plain build).
+check-handouts: labs
+	@echo "== handouts: every transcript replayed"
+	scripts/check-handouts.pl
 
 check:
 	$(MAKE) --no-print-directory -j$(JOBS) run-tests VARIANT=asan
@@ -120,6 +128,7 @@ help:
 	@echo "make tests      build the labs and the test runner, run nothing"
 	@echo "make test       install what is missing, then run the tests: plain, ASan+UBSan, TSan"
 	@echo "make check      the sanitizer passes alone (ASan+UBSan, then TSan)"
+	@echo "make check-handouts  replay every handout transcript and compare it with the programs"
 	@echo "make bench      run every lab's benchmark, draw plots/, write results/REPORT.md"
 	@echo "                SIZE=quick (smoke run) or SIZE=full (the documents' full sizes)"
 	@echo "make plots      redraw plots/ from the data already in results/"

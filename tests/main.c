@@ -36,6 +36,7 @@ Suite *pool_lab_suite(void);
 Suite *deadlock_suite(void);
 Suite *board_suite(void);
 Suite *ipc_suite(void);
+Suite *handouts_suite(void);
 
 /* In run order when unsharded: the runtime bottom up, then the labs. */
 static const struct {
@@ -47,7 +48,7 @@ static const struct {
     {workers_suite, 0.4},  {count_suite, 1.4},    {queue_suite, 2.5},
     {channel_suite, 1.8},  {tickets_suite, 12.0}, {pool_suite, 2.5},
     {executor_suite, 1.0}, {pool_lab_suite, 6.0}, {deadlock_suite, 18.0},
-    {board_suite, 0.2},    {ipc_suite, 2.1},
+    {board_suite, 0.2},    {ipc_suite, 2.1},      {handouts_suite, 1.5},
 };
 enum { SUITES = sizeof suites / sizeof suites[0] };
 
