@@ -188,6 +188,48 @@ START_TEST(apply_and_apply_async_are_timed)
 }
 END_TEST
 
+/* With one worker nothing can beat serial: a speedup printed above its
+ * bound must say it is the machine's noise.  (The old experiment timed the
+ * serial yardstick once, cold and first, and printed "speedup 1.2x over
+ * serial (at most 1 ...)" on every run.)  Tiny tasks make noise likely. */
+START_TEST(apply_never_claims_more_than_its_bound)
+{
+    const char *argv[] = {"pool", "--experiment", "apply", "--workers", "1",
+                          "--iterations", "20k", "--repeat", "7",
+                          "--warmup", "1", NULL};
+    char command[256];
+    struct program_result r = run_pool(60, argv, NULL, command, sizeof command);
+    ck_assert_msg(strstr(r.out, "median of 7 runs after 1 warm-up") != NULL,
+                  "%s: --repeat/--warmup must act:\n%s", command, r.out);
+    int checked = 0;
+    for (const char *line = r.out; line != NULL && *line;) {
+        const char *end = strchr(line, '\n');
+        size_t length = end ? (size_t)(end - line) : strlen(line);
+        char text[512];
+        snprintf(text, sizeof text, "%.*s", (int)length, line);
+        double speedup;
+        const char *x = strstr(text, "x  ");
+        if (strstr(text, " times:") != NULL && x != NULL) {
+            const char *number = x;
+            while (number > text && number[-1] != ' ')
+                number--;
+            ck_assert_int_eq(sscanf(number, "%lfx", &speedup), 1);
+            if (speedup > 1.05)
+                ck_assert_msg(end != NULL && strstr(end, "noise") != NULL &&
+                                  strstr(text, "at most 1x") == NULL,
+                              "%s: %.2fx above the bound of 1x, not called "
+                              "noise:\n%s",
+                              command, speedup, r.out);
+            checked++;
+        }
+        line = end ? end + 1 : NULL;
+    }
+    ck_assert_msg(checked == 2, "%s: expected 2 speedup lines:\n%s", command,
+                  r.out);
+    program_result_free(&r);
+}
+END_TEST
+
 /* ---- E5: the timeline ------------------------------------------------------ */
 
 /* With seed 4 the five sleeps are, in units of --scale, 1.29, 2.68, 2.58,
@@ -359,6 +401,34 @@ START_TEST(killed_worker_task_gets_an_error)
     ck_assert_msg(strstr(r.out, "7 of the 7 other tasks returned their "
                                 "result") != NULL,
                   "%s: another task lost its result:\n%s", command, r.out);
+    /* The error callback numbers the task as every other line does (from
+     * 0), and the count of replacements is counted, not assumed. */
+    int victim = -1, called = -2;
+    const char *got = strstr(r.out, "  task ");
+    ck_assert(got != NULL && sscanf(got, "  task %d got", &victim) == 1);
+    const char *callback = strstr(r.out, "error callback: task ");
+    ck_assert_msg(callback != NULL &&
+                      sscanf(callback, "error callback: task %d:", &called) == 1 &&
+                      called == victim,
+                  "%s: the error callback says task %d, the victim is %d:\n%s",
+                  command, called, victim, r.out);
+    ck_assert_msg(strstr(r.out, "(2 at the start, 1 replacement)") != NULL,
+                  "%s: one worker died, so one replacement:\n%s", command, r.out);
+    program_result_free(&r);
+}
+END_TEST
+
+/* "1 workers" is what a program says when its words are not computed. */
+START_TEST(one_worker_is_singular)
+{
+    const char *argv[] = {"pool", "--experiment", _i ? "map" : "timeline",
+                          "--workers", "1", "--tasks", "2", "--scale", "0.01",
+                          NULL};
+    char command[256];
+    struct program_result r = run_pool(60, argv, NULL, command, sizeof command);
+    ck_assert_msg(strstr(r.out, "1 worker") != NULL &&
+                      strstr(r.out, " 1 workers") == NULL,
+                  "%s: \"1 workers\":\n%s", command, r.out);
     program_result_free(&r);
 }
 END_TEST
@@ -525,6 +595,8 @@ Suite *pool_lab_suite(void)
     tcase_add_loop_test(experiments, callbacks_run_in_the_parent_on_one_thread,
                         0, 2);
     tcase_add_loop_test(experiments, apply_and_apply_async_are_timed, 0, 2);
+    tcase_add_test(experiments, apply_never_claims_more_than_its_bound);
+    tcase_add_loop_test(experiments, one_worker_is_singular, 0, 2);
     tcase_add_loop_test(experiments, timeline_shows_the_fifth_task_queued, 0, 2);
     tcase_add_loop_test(experiments, map_returns_results_in_input_order, 0, 2);
     tcase_add_loop_test(experiments, futures_show_every_state, 0, 2);

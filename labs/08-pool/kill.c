@@ -78,7 +78,7 @@ static int on_result(const struct pool_result *result, void *context)
 {
     struct trial *t = context;
     /* Task ids count from 1 in submission order: task i has id i + 1. */
-    int64_t index = (int64_t)result->task_id - 1;
+    int64_t index = task_index(result);
     bool right = index != t->victim && index < t->tasks &&
                  result->value.numbers[0] == index + 1000;
     if (right)
@@ -98,9 +98,9 @@ static int on_error(const struct pool_result *result, void *context)
     uint64_t now = clock_nanoseconds();
     if (t->narrate)
         log_line("error callback: task %d: %s: %s",
-                 (int)result->task_id - 1, pool_status_name(result->status),
+                 task_index(result), pool_status_name(result->status),
                  result->error);
-    if (result->task_id == (uint64_t)t->victim + 1 && !t->victim_seen) {
+    if (task_index(result) == t->victim && !t->victim_seen) {
         t->victim_seen = true;
         t->victim_result = *result;
         t->error_at = now;
@@ -193,11 +193,13 @@ int experiment_kill_worker(const struct options *o)
         printf("  it arrived %.3f ms after the kill (worker pid %d, signal "
                "%d, SIGKILL)\n", latency * 1e3, victim_pid,
                v->exitcode < 0 ? -v->exitcode : 0);
+        int replacements = (int)stats.workers_started - count_before;
         printf("  %d of the %d other tasks returned their result; workers "
                "died: %" PRIu64 ", workers started: %" PRIu64 " (%d at the "
-               "start, the rest replacements)\n",
+               "start, %d replacement%s)\n",
                t.results_right, tasks - 1, stats.worker_deaths,
-               stats.workers_started, count_before);
+               stats.workers_started, count_before, replacements,
+               replacements == 1 ? "" : "s");
         if (victim_right && others_right)
             printf("  Python's multiprocessing.Pool would replace the worker "
                    "too, but never tell task %d:\n  its AsyncResult stays "

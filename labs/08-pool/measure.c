@@ -72,7 +72,7 @@ static int batch_result(const struct pool_result *result, void *context)
 static int batch_error(const struct pool_result *result, void *context)
 {
     struct batch *b = context;
-    fprintf(stderr, "pool: task %" PRIu64 ": %s: %s\n", result->task_id,
+    fprintf(stderr, "pool: task %d: %s: %s\n", task_index(result),
             pool_status_name(result->status), result->error);
     CHECK_PT(pthread_mutex_lock(&b->lock));
     b->wrong++;

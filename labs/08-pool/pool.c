@@ -137,7 +137,7 @@ static int e3_callback(const struct pool_result *result, void *context)
 static int e3_error_callback(const struct pool_result *result, void *context)
 {
     struct e3_record *record = context;
-    log_line("error callback: task %" PRIu64 " %s: %s", result->task_id,
+    log_line("error callback: task %d %s: %s", task_index(result),
              pool_status_name(result->status), result->error);
     record->errors++;
     return 0;
@@ -228,6 +228,7 @@ struct batch_context {
     int delivered, wrong;
     uint64_t iterations;
     double first_finished; /* when the first task ended (worker's clock) */
+    double last_delivered; /* when the last callback ran (our clock) */
 };
 
 static int e4_callback(const struct pool_result *result, void *context)
@@ -237,6 +238,7 @@ static int e4_callback(const struct pool_result *result, void *context)
         c->first_finished = result->finished;
     c->delivered++;
     c->wrong += (uint64_t)result->value.numbers[0] != c->iterations;
+    c->last_delivered = clock_seconds();
     return 0;
 }
 
@@ -246,7 +248,66 @@ static int e4_error(const struct pool_result *result, void *context)
     (void)result;
     c->delivered++;
     c->wrong++;
+    c->last_delivered = clock_seconds();
     return 0;
+}
+
+/* One run of each way, timed.  The pool is created before the clock starts
+ * (starting workers is E10's subject, not E4's). */
+enum { E4_SERIAL, E4_APPLY, E4_ASYNC, E4_WAYS };
+
+struct e4_run {
+    double seconds[E4_WAYS];
+    double submitted;    /* apply_async: how long the calls took */
+    bool returned_first; /* ...and they returned before any task ended */
+};
+
+static bool e4_time(int way, const struct options *o, int workers, int tasks,
+                    struct e4_run *run)
+{
+    bool right = true;
+    if (way == E4_SERIAL) { /* no pool: the yardstick */
+        double start = clock_seconds();
+        for (int i = 0; i < tasks; i++)
+            right &= kernel_count(0, o->iterations) == o->iterations;
+        run->seconds[way] = clock_seconds() - start;
+        return right;
+    }
+    struct pool *pool = pool_create(&(struct pool_options){
+        .kind = pool_kind(o), .workers = workers});
+    double start = clock_seconds();
+    if (way == E4_APPLY) { /* submit, wait for the result, then the next */
+        for (int i = 0; i < tasks; i++) {
+            union pool_value argument = {.numbers = {i, (int64_t)o->iterations}};
+            struct pool_result result;
+            right &= pool_apply(pool, quiet_calc, &argument, &result) ==
+                         POOL_OK &&
+                     (uint64_t)result.value.numbers[0] == o->iterations;
+        }
+        run->seconds[way] = clock_seconds() - start;
+        pool_close(pool);
+        CHECK_POOL(pool_join(pool, POOL_FOREVER));
+    } else { /* apply_async: submit all, then wait for all */
+        struct batch_context batch = {.iterations = o->iterations};
+        for (int i = 0; i < tasks; i++) {
+            union pool_value argument = {.numbers = {i, (int64_t)o->iterations}};
+            CHECK_POOL(pool_apply_async(pool, quiet_calc, &argument,
+                                        e4_callback, e4_error, &batch, NULL));
+        }
+        run->submitted = clock_seconds() - start;
+        pool_close(pool);
+        CHECK_POOL(pool_join(pool, POOL_FOREVER));
+        /* Until the last result reached its callback, as apply's time ends
+         * with its last result: the workers' exit after close() is not
+         * part of either. */
+        run->seconds[way] = batch.last_delivered - start;
+        /* The monotonic clock is the same in every process: the workers'
+         * finish times compare with ours. */
+        run->returned_first = start + run->submitted < batch.first_finished;
+        right &= batch.delivered == tasks && batch.wrong == 0;
+    }
+    pool_destroy(pool);
+    return right;
 }
 
 int experiment_apply(const struct options *o)
@@ -254,71 +315,77 @@ int experiment_apply(const struct options *o)
     int workers = o->workers ? o->workers : 5, tasks = o->tasks ? o->tasks : 5;
     int cores = proc_cpu_count();
     printf("pool: E4 -- apply vs apply_async: Pool(%d) of %s, %d tasks "
-           "counting to %" PRIu64 ", %d cores\n",
-           workers, workers_word(o), tasks, o->iterations, cores);
+           "counting to %" PRIu64 ", %d core%s;\n"
+           "      median of %d run%s after %d warm-up%s, the three ways "
+           "interleaved\n",
+           workers, workers_word(o), tasks, o->iterations, cores,
+           cores == 1 ? "" : "s", o->repeat, o->repeat == 1 ? "" : "s",
+           o->warmup, o->warmup == 1 ? "" : "s");
+
+    /* Warm-ups first, thrown away: the first run of anything pays for cold
+     * caches and page faults, and a serial yardstick timed once, cold and
+     * first made apply_async look faster than its bound.  Then repetitions,
+     * interleaved and rotated like lab count's, so a slow moment of the
+     * machine falls on all three ways alike. */
+    static double samples[E4_WAYS][REPEAT_MAX];
+    struct e4_run narrated = {0};
     bool right = true;
-
-    /* Serial, no pool: the yardstick. */
-    double start = clock_seconds();
-    for (int i = 0; i < tasks; i++)
-        right &= kernel_count(0, o->iterations) == o->iterations;
-    double serial = clock_seconds() - start;
-
-    struct pool *pool = pool_create(&(struct pool_options){
-        .kind = pool_kind(o), .workers = workers});
-
-    /* apply: submit, wait for the result, then the next one. */
-    start = clock_seconds();
-    for (int i = 0; i < tasks; i++) {
-        union pool_value argument = {.numbers = {i, (int64_t)o->iterations}};
-        struct pool_result result;
-        enum pool_status status = pool_apply(pool, quiet_calc, &argument,
-                                             &result);
-        right &= status == POOL_OK &&
-                 (uint64_t)result.value.numbers[0] == o->iterations;
+    for (int rep = -o->warmup; rep < o->repeat; rep++) {
+        struct e4_run run = {0};
+        int rotation = ((rep % E4_WAYS) + E4_WAYS) % E4_WAYS;
+        for (int step = 0; step < E4_WAYS; step++)
+            right &= e4_time((step + rotation) % E4_WAYS, o, workers, tasks,
+                             &run);
+        if (rep < 0)
+            continue;
+        for (int way = 0; way < E4_WAYS; way++)
+            samples[way][rep] = run.seconds[way];
+        if (rep == 0)
+            narrated = run;
     }
-    double applied = clock_seconds() - start;
-
-    /* apply_async: submit all, then wait for all. */
-    static struct batch_context batch;
-    batch.iterations = o->iterations;
-    start = clock_seconds();
-    for (int i = 0; i < tasks; i++) {
-        union pool_value argument = {.numbers = {i, (int64_t)o->iterations}};
-        CHECK_POOL(pool_apply_async(pool, quiet_calc, &argument, e4_callback,
-                                    e4_error, &batch, NULL));
-    }
-    double submitted = clock_seconds() - start;
-    pool_close(pool);
-    CHECK_POOL(pool_join(pool, POOL_FOREVER));
-    double async = clock_seconds() - start;
-    pool_destroy(pool);
-    right &= batch.delivered == tasks && batch.wrong == 0;
-
-    int best = workers < cores ? workers : cores;
-    if (best > tasks)
-        best = tasks;
-    char a[32], b[32], c[32], d[32];
-    printf("  serial, no pool:        %9s\n",
-           duration_text(serial, a, sizeof a));
-    printf("  apply, %d times:        %9s   %.2fx serial: each call waits for "
-           "its task, one at a time\n",
-           tasks, duration_text(applied, b, sizeof b), applied / serial);
-    /* The monotonic clock is the same in every process: the workers'
-     * finish times compare with ours. */
-    bool returned_first = start + submitted < batch.first_finished;
-    printf("  apply_async, %d times:  %9s   speedup %.2fx over serial (at most "
-           "%d: min(tasks, workers, cores));\n"
-           "                                     the %d calls returned in %s, "
-           "%s\n",
-           tasks, duration_text(async, c, sizeof c), serial / async, best,
-           tasks, duration_text(submitted, d, sizeof d),
-           returned_first ? "before any task ended"
-                          : "and a task had ended already (a short one)");
     if (!right) {
         fprintf(stderr, "pool: WRONG: a task's result is missing or wrong\n");
         return EXIT_WRONG;
     }
+
+    /* One convention on every line: speedup = serial time / this time. */
+    int best = workers < cores ? workers : cores;
+    if (best > tasks)
+        best = tasks;
+    struct stats serial = stats_of(samples[E4_SERIAL], o->repeat);
+    static const char *const labels[E4_WAYS] = {"serial, no pool", "apply",
+                                                "apply_async"};
+    static const char *const why[E4_WAYS] = {
+        "the yardstick", "each call waits for its task, one at a time",
+        "every task submitted at once"};
+    const double bounds[E4_WAYS] = {1, 1, best};
+    printf("  %-22s %9s %21s  %s\n", "", "median", "min .. max",
+           "speedup over serial (serial time / time)");
+    for (int way = 0; way < E4_WAYS; way++) {
+        struct stats s = stats_of(samples[way], o->repeat);
+        double speedup = serial.median / s.median;
+        char name[40], median[32], min[32], max[32];
+        snprintf(name, sizeof name, way ? "%s, %d times:" : "%s:",
+                 labels[way], tasks);
+        printf("  %-22s %9s %10s .. %-9s %5.2fx  %s", name,
+               duration_text(s.median, median, sizeof median),
+               duration_text(s.min, min, sizeof min),
+               duration_text(s.max, max, sizeof max), speedup, why[way]);
+        if (way == E4_SERIAL)
+            printf("\n");
+        else if (speedup > bounds[way] * 1.05)
+            printf(";\n  %22s at most %gx is possible: the excess is the "
+                   "machine's noise (see the spread)\n", "", bounds[way]);
+        else
+            printf(" (at most %gx)\n", bounds[way]);
+    }
+    char took[32];
+    printf("  at most %dx = min(tasks %d, workers %d, cores %d); the %d "
+           "apply_async calls returned in %s, %s\n",
+           best, tasks, workers, cores, tasks,
+           duration_text(narrated.submitted, took, sizeof took),
+           narrated.returned_first ? "before any task ended"
+                                   : "and a task had ended already (a short one)");
     printf("  every result correct\n");
     return EXIT_OK;
 }
@@ -447,8 +514,8 @@ int experiment_timeline(const struct options *o)
     printf("\n  \"Waiting\" was printed %s after the first apply_async: the "
            "parent did not wait.\n",
            duration_text(waiting - origin, took, sizeof took));
-    printf("  At most %d task%s ran at once (%d workers).\n", most,
-           most == 1 ? "" : "s", workers);
+    printf("  At most %d task%s ran at once (%d worker%s).\n", most,
+           most == 1 ? "" : "s", workers, workers == 1 ? "" : "s");
     bool queued_right = true;
     for (int i = 0; i < tasks; i++) {
         /* The task that this one's worker ran just before it, if any: the
@@ -545,8 +612,9 @@ int experiment_map(const struct options *o)
         printf(" %d", order[i]);
     int rounds = (items + workers - 1) / workers;
     char took[32], ideal[32];
-    printf("\n  elapsed %s; %d rounds of %d workers x %g s = %s\n",
-           duration_text(seconds, took, sizeof took), rounds, workers, pause,
+    printf("\n  elapsed %s; %d round%s of %d worker%s x %g s = %s\n",
+           duration_text(seconds, took, sizeof took), rounds,
+           rounds == 1 ? "" : "s", workers, workers == 1 ? "" : "s", pause,
            duration_text(rounds * pause, ideal, sizeof ideal));
     free(order);
     free(results);
@@ -592,10 +660,11 @@ static const struct {
                   ONLY(EXPERIMENT_FUTURES) | ONLY(EXPERIMENT_KILL_WORKER)},
     {"seed", ONLY(EXPERIMENT_TIMELINE) | ONLY(EXPERIMENT_KILL_WORKER)},
     {"work-us", ONLY(EXPERIMENT_SPEEDUP)},
-    {"repeat", ONLY(EXPERIMENT_SPAWN_COST) | ONLY(EXPERIMENT_THROUGHPUT) |
-                   ONLY(EXPERIMENT_SPEEDUP) | ONLY(EXPERIMENT_KILL_WORKER)},
-    {"warmup", ONLY(EXPERIMENT_SPAWN_COST) | ONLY(EXPERIMENT_THROUGHPUT) |
-                   ONLY(EXPERIMENT_SPEEDUP)},
+    {"repeat", ONLY(EXPERIMENT_APPLY) | ONLY(EXPERIMENT_SPAWN_COST) |
+                   ONLY(EXPERIMENT_THROUGHPUT) | ONLY(EXPERIMENT_SPEEDUP) |
+                   ONLY(EXPERIMENT_KILL_WORKER)},
+    {"warmup", ONLY(EXPERIMENT_APPLY) | ONLY(EXPERIMENT_SPAWN_COST) |
+                   ONLY(EXPERIMENT_THROUGHPUT) | ONLY(EXPERIMENT_SPEEDUP)},
     {"csv", ONLY(EXPERIMENT_SPAWN_COST) | ONLY(EXPERIMENT_THROUGHPUT) |
                 ONLY(EXPERIMENT_SPEEDUP) | ONLY(EXPERIMENT_KILL_WORKER)},
 };
