@@ -9,6 +9,7 @@
 
 #include "timing.h"
 
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,6 +214,33 @@ START_TEST(mode_all_prints_the_summary_table)
 }
 END_TEST
 
+/* Under `taskset -c 0` the reason for "no gain" is the single CPU the run
+ * may use, not the cost of starting threads (which the old explanation
+ * blamed, reading the machine's CPU count instead of the run's). */
+START_TEST(one_allowed_cpu_is_named_as_the_reason)
+{
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(sched_getcpu(), &one);
+    ck_assert_int_eq(sched_setaffinity(0, sizeof one, &one), 0);
+    const char *argv[] = {"count", "--workers", "3", "--iterations", "2M",
+                          "--repeat", "3", NULL};
+    struct program_result r = run_count(argv);
+    ck_assert_msg(r.status == 0, "exit %d, stderr: %s", r.status, r.err);
+    ck_assert_msg(strstr(r.out, "this run may use 1 CPU (the machine has") != NULL,
+                  "the first line must say the run's CPUs:\n%s", r.out);
+    ck_assert_msg(strstr(r.out, "at most 1x is possible") != NULL, "%s", r.out);
+    ck_assert_msg(strstr(r.out, "creating and joining") == NULL &&
+                      strstr(r.out, "more than this little work") == NULL,
+                  "the start-up cost is blamed for what one CPU does:\n%s",
+                  r.out);
+    ck_assert_msg(strstr(r.out, "may use one CPU only") != NULL ||
+                      strstr(r.out, "noise") != NULL,
+                  "the one CPU is not named:\n%s", r.out);
+    program_result_free(&r);
+}
+END_TEST
+
 /* Bad command lines: exit 2, the flag named on stderr's first line, the
  * usage hint on the second, nothing on stdout (nothing ran). */
 static const struct bad_line bad_lines[] = {
@@ -342,6 +370,7 @@ Suite *count_suite(void)
     tcase_add_test(output, narration_shows_threads_of_one_process);
     tcase_add_test(output, gil_run_reports_its_counters);
     tcase_add_test(output, mode_all_prints_the_summary_table);
+    tcase_add_test(output, one_allowed_cpu_is_named_as_the_reason);
     suite_add_tcase(suite, output);
 
     TCase *usage = tcase_create("count_usage");

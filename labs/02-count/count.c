@@ -191,30 +191,65 @@ static void narrate_run(const struct config *config,
 }
 
 /* Say what the numbers mean: the reason given depends on the measured
- * speedup, so the words never contradict the table above them. */
-static const char *reason(int config, double speedup)
+ * speedup and on what was possible in this run (min(workers, the CPUs its
+ * affinity allows)), so the words never contradict the table above them:
+ * under `taskset -c 0` the cause of "no gain" is the one CPU, not the cost
+ * of starting threads. */
+static const char *reason(int config, double speedup, int possible, int cpus,
+                          char *text, size_t size)
 {
     bool gained = speedup >= 1.05, even = speedup > 0.85 && speedup < 1.15;
+    const char *indent = "\n              ";
+    if (speedup > possible * 1.05) {
+        snprintf(text, size, "more than the %dx that is possible: the "
+                 "excess is%sthe machine's noise (--repeat 5 gives medians)",
+                 possible, indent);
+        return text;
+    }
+    if ((config == THREAD || config == PROCESS) && possible == 1) {
+        if (cpus == 1)
+            snprintf(text, size, "this run may use one CPU only (its "
+                     "affinity), so the%s%s take turns on it: nothing can "
+                     "run at the same time", indent,
+                     config == THREAD ? "threads" : "processes");
+        else
+            snprintf(text, size, "one worker: there is nothing to run at "
+                     "the same time");
+        return text;
+    }
     switch (config) {
     case THREAD:
-        return gained ? "C has no interpreter lock, so the threads count\n"
-                        "              on every CPU at once"
-                      : "no lock holds them back, but creating and joining\n"
-                        "              threads costs more than this little work";
+        if (gained)
+            snprintf(text, size, "C has no interpreter lock, so the threads "
+                     "count%son %d CPUs at once", indent, possible);
+        else
+            snprintf(text, size, "no lock holds them back, but creating and "
+                     "joining%sthreads costs more than this little work",
+                     indent);
+        break;
     case THREAD_GIL:
-        return even ? "only the GIL's holder may count, so the threads\n"
-                      "              take turns: the documents' CPython result"
-               : speedup < 1 ? "the threads take turns, and starting them and\n"
-                               "              switching costs more than this little work"
-                             : "unexpected: the GIL should hold threads near the\n"
-                               "              serial time";
+        snprintf(text, size, "%s%s%s",
+                 even ? "only the GIL's holder may count, so the threads"
+                 : speedup < 1 ? "the threads take turns, and starting them and"
+                               : "unexpected: the GIL should hold threads near the",
+                 indent,
+                 even ? "take turns: the documents' CPython result"
+                 : speedup < 1 ? "switching costs more than this little work"
+                               : "serial time");
+        break;
     case PROCESS:
-        return gained ? "every CPU at once too, but each process costs a fork,\n"
-                        "              page faults and a reap to start and end"
-                      : "each process costs a fork, page faults and a reap,\n"
-                        "              more than this little work";
+        if (gained)
+            snprintf(text, size, "%d CPUs at once too, but each process costs "
+                     "a fork,%spage faults and a reap to start and end",
+                     possible, indent);
+        else
+            snprintf(text, size, "each process costs a fork, page faults and "
+                     "a reap,%smore than this little work", indent);
+        break;
+    default:
+        text[0] = '\0';
     }
-    return "";
+    return text;
 }
 
 static void interpret(const double *speedups, const struct options *options)
@@ -222,12 +257,15 @@ static void interpret(const double *speedups, const struct options *options)
     int cpus = proc_cpu_count();
     int possible = (int)options->workers < cpus ? (int)options->workers : cpus;
     printf("\nWhat this shows (at most %dx is possible: %llu worker%s, %d "
-           "CPU%s):\n",
+           "CPU%s this run may use):\n",
            possible, (unsigned long long)options->workers,
            options->workers == 1 ? "" : "s", cpus, cpus == 1 ? "" : "s");
-    for (int c = THREAD; c < CONFIG_COUNT; c++)
+    for (int c = THREAD; c < CONFIG_COUNT; c++) {
+        char text[256];
         printf("  %-11s %.2fx the serial speed: %s.\n", configs[c].label,
-               speedups[c], reason(c, speedups[c]));
+               speedups[c], reason(c, speedups[c], possible, cpus, text,
+                                   sizeof text));
+    }
 }
 
 static void print_summary(const int *chosen, int chosen_count,
@@ -324,11 +362,12 @@ int main(int argc, char **argv)
     if (options.csv)
         printf("mode,gil,workers,iterations,rep,seconds,total\n");
     else
-        printf("count: %d worker%s x %llu iterations; this machine has %d "
-               "CPU%s; main process pid %d\n",
+        printf("count: %d worker%s x %llu iterations; this run may use %d "
+               "CPU%s (the machine has %ld); main process pid %d\n",
                workers, workers == 1 ? "" : "s",
                (unsigned long long)options.iterations, proc_cpu_count(),
-               proc_cpu_count() == 1 ? "" : "s", (int)getpid());
+               proc_cpu_count() == 1 ? "" : "s",
+               sysconf(_SC_NPROCESSORS_ONLN), (int)getpid());
 
     /* Warm-up runs (rep < 0) are done and thrown away.  Repetitions are
      * interleaved across configurations, so a slow moment of the machine
