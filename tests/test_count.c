@@ -241,6 +241,66 @@ START_TEST(one_allowed_cpu_is_named_as_the_reason)
 }
 END_TEST
 
+/* The REPORT's verdict on the emulated GIL checks both halves of the
+ * documents' result: threads gain nothing AND processes scale.  Fed data
+ * where CPython's processes did not scale, it must not say they did (the
+ * old verdict read only the threads). */
+static void write_text(const char *path, const char *text)
+{
+    FILE *file = fopen(path, "w");
+    ck_assert_ptr_nonnull(file);
+    fputs(text, file);
+    fclose(file);
+}
+
+START_TEST(report_verdict_checks_processes_too)
+{
+    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    char dir[512], c_file[600], py_file[600], command[2048];
+    snprintf(dir, sizeof dir, "%s/count-report-XXXXXX", tmp);
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(c_file, sizeof c_file, "%s/c.csv", dir);
+    snprintf(py_file, sizeof py_file, "%s/py.csv", dir);
+    const char *header = "config,mode,gil,workers,iterations,n,min_s,median_s,"
+                         "max_s,mean_s,speedup,speedup_min,speedup_max\n";
+    char c_rows[1024], py_rows[1024];
+    snprintf(c_rows, sizeof c_rows, "%s"
+             "serial,serial,0,2,100,3,1,1,1,1,1,1,1\n"
+             "thread+gil,thread,1,2,100,3,1,1,1,1,0.99,0.98,1.0\n"
+             "process,process,0,2,100,3,1,1,1,1,1.90,1.8,1.95\n", header);
+    write_text(c_file, c_rows);
+    const char *verdicts[2] = {NULL, NULL};
+    for (int scales = 0; scales < 2; scales++) {
+        snprintf(py_rows, sizeof py_rows, "%s"
+                 "python-serial,python-serial,1,2,10,3,1,1,1,1,1,1,1\n"
+                 "python-thread,python-thread,1,2,10,3,1,1,1,1,1.01,0.99,1.02\n"
+                 "python-process,python-process,1,2,10,3,1,1,1,1,%s\n",
+                 header, scales ? "1.85,1.8,1.9" : "1.02,1.0,1.05");
+        write_text(py_file, py_rows);
+        snprintf(command, sizeof command,
+                 "awk -F, -v cores=2 -v py_version=3 -v c_iterations=100 -f "
+                 "%s/labs/02-count/report-cpython.awk %s %s",
+                 SOURCE_DIR, c_file, py_file);
+        FILE *out = popen(command, "r");
+        ck_assert_ptr_nonnull(out);
+        static char text[2][8192];
+        size_t n = fread(text[scales], 1, sizeof text[scales] - 1, out);
+        text[scales][n] = '\0';
+        ck_assert_int_eq(pclose(out), 0);
+        verdicts[scales] = strstr(text[scales], "Verdict, processes:");
+        ck_assert_msg(verdicts[scales] != NULL, "no verdict on processes:\n%s",
+                      text[scales]);
+    }
+    ck_assert_msg(strstr(verdicts[0], "both scale") == NULL &&
+                      strstr(verdicts[0], "barely scale") != NULL,
+                  "CPython processes at 1.02x called scaling: %s", verdicts[0]);
+    ck_assert_msg(strstr(verdicts[1], "both scale") != NULL, "%s", verdicts[1]);
+    unlink(c_file);
+    unlink(py_file);
+    rmdir(dir);
+}
+END_TEST
+
 /* Bad command lines: exit 2, the flag named on stderr's first line, the
  * usage hint on the second, nothing on stdout (nothing ran). */
 static const struct bad_line bad_lines[] = {
@@ -371,6 +431,7 @@ Suite *count_suite(void)
     tcase_add_test(output, gil_run_reports_its_counters);
     tcase_add_test(output, mode_all_prints_the_summary_table);
     tcase_add_test(output, one_allowed_cpu_is_named_as_the_reason);
+    tcase_add_test(output, report_verdict_checks_processes_too);
     suite_add_tcase(suite, output);
 
     TCase *usage = tcase_create("count_usage");
