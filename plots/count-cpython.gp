@@ -9,7 +9,7 @@ py = 'results/count-cpython-summary.csv'
 stats py skip 1 using 4 nooutput
 wmax = int(STATS_max)
 
-set title sprintf("E1 count: real CPython GIL vs the emulated GIL (speedup over serial)\n%s", machine) noenhanced
+set title sprintf("Lab 02 count (E1): real CPython GIL vs the emulated GIL (speedup over serial)\n%s", machine) noenhanced
 set xlabel 'workers W'
 set ylabel 'speedup (×), median; bars: min–max'
 set xrange [0.5:wmax + 0.5]

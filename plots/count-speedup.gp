@@ -6,7 +6,7 @@ file = 'results/count-summary.csv'
 stats file skip 1 using 4:13 nooutput
 wmax = int(STATS_max_x); top = STATS_max_y > cores ? STATS_max_y : cores
 
-set title sprintf("E1 count: speedup vs workers (over serial with the same W)\n%s", machine) noenhanced
+set title sprintf("Lab 02 count (E1): speedup vs workers (over serial with the same W)\n%s", machine) noenhanced
 set xlabel 'workers W'
 set ylabel 'speedup (×), median; bars: min–max'
 set xrange [0.5:wmax + 0.5]

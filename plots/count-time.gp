@@ -6,7 +6,7 @@ file = 'results/count-summary.csv'
 stats file skip 1 using 4:5 nooutput
 wmax = int(STATS_max_x); N = int(STATS_max_y)
 
-set title sprintf("E1 count: wall time vs workers (each worker counts to %s)\n%s", thousands(N), machine) noenhanced
+set title sprintf("Lab 02 count (E1): wall time vs workers (each worker counts to %s)\n%s", thousands(N), machine) noenhanced
 set xlabel 'workers W'
 set ylabel 'wall time (s), median; bars: min–max'
 set xrange [0.5:wmax + 0.5]

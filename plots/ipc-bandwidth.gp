@@ -7,7 +7,7 @@ file = 'results/ipc-bandwidth-summary.csv'
 stats file skip 1 using 4 nooutput
 reps = int(STATS_max)
 
-set title sprintf("E8 bandwidth between two processes vs message size (%d runs of ~256 MiB each)\n%s", reps, machine) noenhanced
+set title sprintf("Lab 05 ipc (E8): bandwidth between two processes vs message size (%d runs of ~256 MiB each)\n%s", reps, machine) noenhanced
 set xlabel 'message size (bytes, log scale)'
 set ylabel 'MB/s (log scale), median; bars: min–max'
 set logscale xy

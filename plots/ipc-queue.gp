@@ -9,7 +9,7 @@ cmax = STATS_max_x; top = STATS_max_y / 1e6
 stats file skip 1 using 2:3 nooutput
 N = int(STATS_max_x); reps = int(STATS_max_y)
 
-set title sprintf("E7 queue: messages/s between two processes vs capacity (8-byte items, %s per run, %d runs)\n%s", \
+set title sprintf("Lab 05 ipc (E7): queue messages/s between two processes vs capacity (8-byte items, %s per run, %d runs)\n%s", \
     thousands(N), reps, machine) noenhanced
 set xlabel 'queue capacity (slots, log scale)'
 set ylabel 'million messages per second, median; bars: min–max'

@@ -10,7 +10,7 @@ N = int(STATS_max_x); top = STATS_max_y
 stats file skip 1 using 3 nooutput
 reps = int(STATS_max)
 
-set title sprintf("E8 round trip between two processes (%s round trips per run, %d runs)\n%s", \
+set title sprintf("Lab 05 ipc (E8): round trip between two processes (%s round trips per run, %d runs)\n%s", \
     thousands(N), reps, machine) noenhanced
 set xlabel 'transport'
 set ylabel 'µs per round trip, median; bars: min–max'

@@ -18,7 +18,7 @@ stats file skip 1 using 5 nooutput
 runs = int(STATS_min)
 ideal = workers < cores ? workers : cores
 
-set title sprintf("E10 pool: speedup over serial vs work per task (%d workers; median of %d runs, bars: min–max)\n%s", workers, runs, machine) noenhanced
+set title sprintf("Lab 08 pool (E10): speedup over serial vs work per task (%d workers; median of %d runs, bars: min–max)\n%s", workers, runs, machine) noenhanced
 set xlabel 'work per task, measured serially (µs, log scale)'
 set ylabel 'speedup over serial (×, log scale)'
 set logscale xy

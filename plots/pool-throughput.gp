@@ -14,7 +14,7 @@ bottom = STATS_min
 stats file skip 1 using 4 nooutput
 runs = int(STATS_min)
 
-set title sprintf("E4/E10 pool: empty-task throughput (median of %d runs; bars: min–max)\n%s", runs, machine) noenhanced
+set title sprintf("Lab 08 pool (E4, E10): empty-task throughput (median of %d runs; bars: min–max)\n%s", runs, machine) noenhanced
 set ylabel 'tasks per second (log scale)'
 set logscale y
 set format y '%.0s%c'

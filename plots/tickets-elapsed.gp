@@ -16,7 +16,7 @@ read_ms = STATS_max_x; write_ms = STATS_max_y
 stats file skip 1 using (strcol(1) eq 'lock' ? $9 : NaN) nooutput
 trials = int(STATS_max)
 
-set title sprintf("E9 tickets: the price of the lock, elapsed vs buyers (processes; read %g ms + write %g ms, %d trials)\n%s", \
+set title sprintf("Lab 04 tickets (E9): the price of the lock, elapsed vs buyers (processes; read %g ms + write %g ms, %d trials)\n%s", \
     read_ms, write_ms, trials, machine) noenhanced
 set xlabel 'buyers N'
 set ylabel sprintf('elapsed per sale (%s), median; bars: min–max', unit)

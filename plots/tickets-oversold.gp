@@ -16,7 +16,7 @@ read_ms = STATS_max_x; write_ms = STATS_max_y
 stats file skip 1 using (strcol(1) eq 'lock' ? $9 : NaN) nooutput
 lock_trials = int(STATS_max)
 
-set title sprintf("E9 tickets: oversold vs buyers (%d ticket%s; read %g ms + write %g ms; %d trials per point)\n%s", \
+set title sprintf("Lab 04 tickets (E9): oversold vs buyers (%d ticket%s; read %g ms + write %g ms; %d trials per point)\n%s", \
     stock, stock == 1 ? '' : 's', read_ms, write_ms, trials, machine) noenhanced
 set xlabel 'buyers N'
 set ylabel 'tickets oversold (sold − stock), median; bars: min–max'
