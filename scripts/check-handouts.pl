@@ -23,6 +23,9 @@
 #   - A line "..." alone stands for zero or more lines.
 #   - "<!-- transcript: unordered -->" right before the fence: each command's
 #     lines are compared as a multiset (output of concurrent processes).
+#   - "<!-- transcript: alone -->" right before the fence: the block runs on
+#     its own, after the others, for output that depends on having the
+#     machine's cores to itself (a speedup and the words that explain it).
 #   - "<!-- transcript: skip REASON -->" right before the fence: the block is
 #     not replayed, and the reason is printed.  For runs over ~10 s, runs that
 #     need root, or a peer program that may be missing.
@@ -87,6 +90,7 @@ sub transcripts {
             for (@{$block->{notes}}) {
                 $block->{skip} = $1 if /^skip\s*(.*)$/;
                 $block->{unordered} = 1 if /^unordered$/;
+                $block->{alone} = 1 if /^alone$/;
             }
             push @blocks, $block;
             $block = undef;
@@ -219,10 +223,14 @@ my (@work, %running);
 for my $file (@handouts) {
     push @work, [$file, $_] for transcripts($file);
 }
-for my $k (0 .. $#work) {
+# Blocks that need the machine to themselves run last, one at a time.
+my @order = ((grep { !$work[$_][1]{alone} } 0 .. $#work),
+             (grep { $work[$_][1]{alone} } 0 .. $#work));
+for my $k (@order) {
     my ($file, $block) = @{$work[$k]};
     next if defined $block->{skip};
-    if (keys %running >= $jobs) {
+    my $limit = $block->{alone} ? 1 : $jobs;
+    while (keys %running >= $limit) {
         my $done = wait;
         delete $running{$done};
     }

@@ -298,6 +298,12 @@ static void print_summary(const int *chosen, int chosen_count,
         }
         putchar('\n');
     }
+    /* The machine's own speed, computed rather than quoted: how many
+     * additions one CPU does per second is a property of this CPU. */
+    if (serial > 0)
+        printf("  serial counted %.2f G additions per second on one CPU\n",
+               (double)options->workers * (double)options->iterations /
+                   serial / 1e9);
     if (chosen_count == CONFIG_COUNT)
         interpret(speedups, options);
 }
