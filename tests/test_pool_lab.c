@@ -353,7 +353,9 @@ START_TEST(futures_show_every_state)
         "exception(f6) -> FAILED: \"open(/nonexistent/settings.json): No "
         "such file or directory\"",
         "result(f6) -> FAILED", "result(f5) -> CANCELLED",
-        "result(f4) -> 16", "submit() -> CLOSED"};
+        "result(f4) -> 16", "submit() -> CLOSED",
+        /* tutorial 004 claims submit() blocks; the lab points out it did not */
+        "all 6 submit() calls returned at once"};
     for (size_t i = 0; i < sizeof expected / sizeof expected[0]; i++)
         ck_assert_msg(strstr(r.out, expected[i]) != NULL, "%s: no '%s':\n%s",
                       command, expected[i], r.out);
@@ -366,6 +368,30 @@ START_TEST(futures_show_every_state)
         ck_assert_msg(strstr(end, state) != NULL, "%s: final state: no '%s' "
                       "in: %.200s", command, state, end);
     }
+    program_result_free(&r);
+}
+END_TEST
+
+/* "apply can beat a raw pipe" holds only under a condition: the program
+ * says which case this run was in, and its words agree with its numbers. */
+START_TEST(throughput_says_which_case_it_was_in)
+{
+    const char *argv[] = {"pool", "--experiment", "throughput", "--tasks",
+                          "2000", "--repeat", "2", NULL};
+    char command[256];
+    struct program_result r = run_pool(60, argv, NULL, command, sizeof command);
+    const char *ratio = strstr(r.out, "apply costs ");
+    double x = 0;
+    ck_assert_msg(ratio != NULL && sscanf(ratio, "apply costs %lfx", &x) == 1,
+                  "%s: no ratio:\n%s", command, r.out);
+    bool beat = strstr(r.out, "apply beat the pipe") != NULL;
+    bool lost = strstr(r.out, "the pipe beat apply") != NULL;
+    ck_assert_msg(beat != lost, "%s: one case must be named:\n%s", command,
+                  r.out);
+    /* The ratio is printed with 2 decimals: 1.00x may round either way. */
+    if (x < 0.995 || x > 1.005)
+        ck_assert_msg(beat == (x < 1), "%s: %.2fx, but the words say the %s "
+                      "won:\n%s", command, x, beat ? "pool" : "pipe", r.out);
     program_result_free(&r);
 }
 END_TEST
@@ -600,6 +626,7 @@ Suite *pool_lab_suite(void)
     tcase_add_loop_test(experiments, timeline_shows_the_fifth_task_queued, 0, 2);
     tcase_add_loop_test(experiments, map_returns_results_in_input_order, 0, 2);
     tcase_add_loop_test(experiments, futures_show_every_state, 0, 2);
+    tcase_add_test(experiments, throughput_says_which_case_it_was_in);
     suite_add_tcase(suite, experiments);
 
     TCase *killing = tcase_create("pool_lab_kill_worker");

@@ -100,6 +100,13 @@ int experiment_futures(const struct options *o)
         CHECK_POOL(executor_submit(executor, worker, &argument, &futures[i]));
     }
     show_states("just submitted:", futures, SLOW);
+    /* Tutorial 004 says submit() blocks while no worker is free.  It does
+     * not, in CPython or here: it queues the task and returns its future
+     * at once, as the PENDING states just printed show. */
+    printf("  all %d submit() calls returned at once, %d workers for %d "
+           "tasks: submit() never waits\n  for a free worker (tutorial 004 "
+           "says it blocks; CPython queues the task too)\n",
+           SLOW, workers, SLOW);
 
     /* Wait (a bounded poll) until the first `workers` have been taken. */
     int busy = workers < SLOW ? workers : SLOW;

@@ -287,6 +287,25 @@ int experiment_throughput(const struct options *o)
                "waiting for each result)\n",
                apply.median / pipe.median,
                (tasks / async.median) / (round_trips / apply.median));
+        /* Which case this run was in: the pool's waiter spins a few
+         * microseconds before it sleeps, so apply beats the pipe only while
+         * both ends have a core to spin on and a pipe's wake-ups are slow;
+         * with no free core the spin is wasted and the pipe wins. */
+        int cores = proc_cpu_count();
+        if (apply.median < pipe.median)
+            printf("  apply beat the pipe: with %d CPU%s, both ends could spin "
+                   "on a core of their own, so\n  neither slept, while every "
+                   "pipe round trip woke a sleeping %s twice\n",
+                   cores, cores == 1 ? "" : "s",
+                   processes ? "process" : "thread");
+        else
+            printf("  the pipe beat apply: %s\n",
+                   cores < 2 ? "with 1 CPU the two ends cannot spin at the "
+                               "same time, so the pool's spinning is wasted"
+                             : "the pool's spin did not pay (no free core "
+                               "for one end: a busy machine), or this\n  "
+                               "machine wakes a sleeping process quickly");
+
     }
     free(seconds);
     return EXIT_OK;
