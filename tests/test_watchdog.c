@@ -97,7 +97,8 @@ static int hang_with_children(void *arg)
         watchdog_set_diagnosis(diagnose, &worker);
     struct proc children[4];
     for (int i = 0; i < s->children; i++)
-        proc_start(&children[i], "sleeper", announce_and_sleep, &s->pipe[1]);
+        proc_start_keeping(&children[i], "sleeper", announce_and_sleep,
+                           &s->pipe[1], PROC_FDS(s->pipe[1]));
     for (int i = 0; i < s->children; i++)
         proc_join(&children[i], -1);
     printf("joined: the watchdog did not stop the run\n");
