@@ -14,6 +14,7 @@
 #include "harness.h"
 
 #include "checked.h"
+#include "cleanup.h"
 #include "log.h"
 #include "pool.h"
 #include "proc.h"
@@ -860,6 +861,64 @@ START_TEST(pool_workers_and_replacements_hold_only_stdio)
 }
 END_TEST
 
+/* ---- Cleanup needs no new descriptor (D6) ---------------------------------- */
+
+/* A private directory with files in it, then every descriptor used up
+ * (EMFILE), then the way out: die_at (arg != NULL) or exit(). */
+static int tempdir_then_emfile(void *arg)
+{
+    char path[4096];
+    cleanup_tempdir("rt-test", path, sizeof path);
+    for (int i = 0; i < 3; i++) {
+        char file[4200];
+        snprintf(file, sizeof file, "%s/file-%d", path, i);
+        int fd = open(file, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        SUB_EXPECT(fd >= 0, 40);
+        close(fd);
+    }
+    struct rlimit few = {.rlim_cur = 64, .rlim_max = 64};
+    SUB_EXPECT(setrlimit(RLIMIT_NOFILE, &few) == 0, 41);
+    while (open("/dev/null", O_RDONLY) >= 0)
+        ;
+    SUB_EXPECT(errno == EMFILE, 42);
+    if (arg != NULL)
+        die_at("labfile.c", 7, "open(\"db\")", EMFILE);
+    exit(0);
+}
+
+/* How many entries `directory` holds, "." and ".." aside. */
+static int entries_in(const char *directory)
+{
+    DIR *d = opendir(directory);
+    ck_assert_ptr_nonnull(d);
+    int count = 0;
+    struct dirent *entry;
+    while ((entry = readdir(d)) != NULL)
+        count += strcmp(entry->d_name, ".") != 0 && strcmp(entry->d_name, "..") != 0;
+    closedir(d);
+    return count;
+}
+
+START_TEST(tempdir_removed_with_no_descriptor_left)
+{
+    char base[] = "/tmp/rt-cleanup-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(base));
+    ck_assert_int_eq(setenv("TMPDIR", base, 1), 0);
+    for (int how = 0; how < 2; how++) {
+        struct sub_result *r =
+            run_sub(tempdir_then_emfile, how ? (void *)base : NULL, 10);
+        ck_assert_msg(r->status == (how ? EXIT_SYSTEM : 0), "exit %d: %s",
+                      r->status, r->err);
+        ck_assert_msg(entries_in(base) == 0,
+                      "%s: the private directory was left behind (%s)", base,
+                      how ? "die_at" : "exit");
+        ck_assert_ptr_null(strstr(r->err, "could not remove"));
+    }
+    unsetenv("TMPDIR");
+    ck_assert_int_eq(rmdir(base), 0);
+}
+END_TEST
+
 Suite *proc_suite(void)
 {
     Suite *suite = suite_create("proc");
@@ -890,6 +949,7 @@ Suite *proc_suite(void)
     tcase_add_test(cleanup, die_at_reports_and_kills_children);
     tcase_add_test(cleanup, check_macros_report_and_exit_4);
     tcase_add_test(cleanup, check_macros_pass_results_through);
+    tcase_add_test(cleanup, tempdir_removed_with_no_descriptor_left);
     suite_add_tcase(suite, cleanup);
 
     TCase *descriptors = tcase_create("proc_descriptors");
