@@ -4,13 +4,15 @@
 
 #include "checked.h"
 
-#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 enum { CLEANUP_CAPACITY = 16 };
@@ -43,31 +45,71 @@ void cleanup_run(void)
         steps[i].fn(steps[i].arg);
 }
 
-/* Remove the files of a flat directory, then the directory.  A thread that
- * was still writing when the watchdog fired may add a file between the two
- * steps, so a few passes are allowed. */
-static void remove_tempdir(void *arg)
+/* A private directory and a descriptor of it, opened when it was made.
+ * Cleanup often runs when something has gone wrong -- quite possibly
+ * because the process ran out of descriptors (EMFILE) -- so it must not
+ * need a new one: the directory is read (getdents64) and emptied (unlinkat)
+ * through the descriptor it already holds.  Children never hold it
+ * (proc.h closes it in them). */
+enum { TEMPDIR_CAPACITY = CLEANUP_CAPACITY };
+static struct tempdir {
+    const char *path;
+    int fd;
+} tempdirs[TEMPDIR_CAPACITY];
+static int tempdir_count;
+
+/* Unlink every entry of the directory open at fd; false if it cannot be
+ * read. */
+static bool empty_directory(int fd)
 {
-    const char *path = arg;
-    for (int pass = 0; pass < 3; pass++) {
-        int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd == -1)
-            return; /* already gone */
-        DIR *directory = fdopendir(fd);
-        if (directory == NULL) {
-            close(fd);
-            return;
-        }
-        struct dirent *entry;
-        while ((entry = readdir(directory)) != NULL)
+    if (lseek(fd, 0, SEEK_SET) == -1)
+        return false;
+    /* A buffer on the stack: no allocation on this path either. */
+    _Alignas(8) char buffer[4096];
+    for (;;) {
+        long got = syscall(SYS_getdents64, fd, buffer, sizeof buffer);
+        if (got == -1)
+            return false;
+        if (got == 0)
+            return true;
+        for (long at = 0; at < got;) {
+            struct linux_dirent64 {
+                uint64_t d_ino;
+                int64_t d_off;
+                unsigned short d_reclen;
+                unsigned char d_type;
+                char d_name[];
+            } *entry = (struct linux_dirent64 *)(buffer + at);
             if (strcmp(entry->d_name, ".") != 0 &&
                 strcmp(entry->d_name, "..") != 0)
                 unlinkat(fd, entry->d_name, 0);
-        closedir(directory);
-        if (rmdir(path) == 0)
-            return;
+            at += entry->d_reclen;
+        }
     }
-    fprintf(stderr, "cleanup: could not remove %s\n", path);
+}
+
+/* Remove the files of a flat directory, then the directory.  A thread that
+ * was still writing when the watchdog fired may add a file between the two
+ * steps, so a few passes are allowed.  Gone already (ENOENT) is fine;
+ * anything else is said, never taken for "gone". */
+static void remove_tempdir(void *arg)
+{
+    struct tempdir *dir = arg;
+    int error = 0;
+    for (int pass = 0; pass < 3; pass++) {
+        if (!empty_directory(dir->fd)) {
+            error = errno;
+            break;
+        }
+        if (rmdir(dir->path) == 0 || errno == ENOENT) {
+            close(dir->fd);
+            dir->fd = -1;
+            return;
+        }
+        error = errno;
+    }
+    fprintf(stderr, "cleanup: could not remove %s: %s\n", dir->path,
+            strerror(error));
 }
 
 const char *cleanup_tempdir(const char *prefix, char *path, size_t size)
@@ -79,7 +121,19 @@ const char *cleanup_tempdir(const char *prefix, char *path, size_t size)
     if (length < 0 || (size_t)length >= size)
         die_at(__FILE__, __LINE__, "cleanup_tempdir: path too long",
                ENAMETOOLONG);
+    if (tempdir_count == TEMPDIR_CAPACITY)
+        die_at(__FILE__, __LINE__, "cleanup_tempdir: too many directories",
+               ENOMEM);
     CHECK_PTR(mkdtemp(path), NULL);
-    cleanup_push(remove_tempdir, path);
+    /* The descriptor cleanup will use, taken now while it can be had. */
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd == -1) {
+        int saved = errno;
+        rmdir(path); /* still empty: removing it needs no descriptor */
+        die_at(__FILE__, __LINE__, "open(temporary directory)", saved);
+    }
+    struct tempdir *dir = &tempdirs[tempdir_count++];
+    *dir = (struct tempdir){.path = path, .fd = fd};
+    cleanup_push(remove_tempdir, dir);
     return path;
 }

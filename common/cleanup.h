@@ -8,6 +8,9 @@
  *
  * cleanup_tempdir() is the common case: a private directory from mkdtemp()
  * under $TMPDIR (default /tmp), never a fixed name, removed with its files.
+ * It keeps one descriptor of the directory open from creation on, so that
+ * removing it needs no new descriptor: a run that ran out of them (EMFILE,
+ * `ulimit -n`) still leaves nothing behind.
  */
 #ifndef COMMON_CLEANUP_H
 #define COMMON_CLEANUP_H

@@ -2,6 +2,7 @@
 #include "flags.h"
 
 #include "checked.h"
+#include "output.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -68,6 +69,13 @@ struct flag flag_seed(uint64_t *target)
                                  "same run)"};
 }
 
+struct flag flag_seed_random(uint64_t *target)
+{
+    struct flag flag = flag_seed(target);
+    flag.default_text = FLAG_DEFAULT_RANDOM;
+    return flag;
+}
+
 /* Whole numbers: digits, then an optional k/M/G.  strtoull is not used
  * because it accepts a sign, leading spaces and silently wraps "-1". */
 static bool parse_count(const char *text, uint64_t *value)
@@ -107,6 +115,35 @@ static bool parse_decimal(const char *text, double *value)
     char *end;
     *value = strtod(text, &end);
     return *end == '\0' && isfinite(*value);
+}
+
+/* A value as an error line shows it: quoted, every byte that is not
+ * printable ASCII escaped (a newline must not split the line: \n, \t,
+ * \xNN), and at most SHOWN_MAX characters of it, with its length when cut,
+ * so the line always has room for what the flag accepts. */
+enum { SHOWN_MAX = 40 };
+static const char *shown(const char *text, char *out, size_t size)
+{
+    size_t used = 0, length = strlen(text), i = 0;
+    out[used++] = '\'';
+    for (; i < length && used + 8 < size && i < SHOWN_MAX; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c == '\n')
+            used += (size_t)snprintf(out + used, size - used, "\\n");
+        else if (c == '\t')
+            used += (size_t)snprintf(out + used, size - used, "\\t");
+        else if (c == '\\' || c == '\'')
+            used += (size_t)snprintf(out + used, size - used, "\\%c", c);
+        else if (c < 0x20 || c >= 0x7f)
+            used += (size_t)snprintf(out + used, size - used, "\\x%02x", c);
+        else
+            out[used++] = (char)c;
+    }
+    if (i < length)
+        snprintf(out + used, size - used, "'... (%zu characters)", length);
+    else
+        snprintf(out + used, size - used, "'");
+    return out;
 }
 
 static void describe_range(const struct flag *flag, char *out, size_t size)
@@ -151,28 +188,29 @@ static int fail(char *error, size_t size, const char *format, ...)
 static int set_value(struct flag *flag, const char *text, char *error,
                      size_t size)
 {
-    char range[256];
+    char range[256], value_text[SHOWN_MAX * 4 + 32];
     describe_range(flag, range, sizeof range);
+    shown(text, value_text, sizeof value_text);
     switch (flag->type) {
     case FLAG_COUNT: {
         uint64_t value;
         if (!parse_count(text, &value))
-            return fail(error, size, "--%s: '%s' is not %s", flag->name, text,
-                        range);
+            return fail(error, size, "--%s: %s is not %s", flag->name,
+                        value_text, range);
         if (value < flag->min || value > flag->max)
             return fail(error, size, "--%s: %s is out of range; expected %s",
-                        flag->name, text, range);
+                        flag->name, value_text, range);
         *(uint64_t *)flag->target = value;
         return 0;
     }
     case FLAG_DECIMAL: {
         double value;
         if (!parse_decimal(text, &value))
-            return fail(error, size, "--%s: '%s' is not %s", flag->name, text,
-                        range);
+            return fail(error, size, "--%s: %s is not %s", flag->name,
+                        value_text, range);
         if (value < flag->low || value > flag->high)
             return fail(error, size, "--%s: %s is out of range; expected %s",
-                        flag->name, text, range);
+                        flag->name, value_text, range);
         *(double *)flag->target = value;
         return 0;
     }
@@ -183,8 +221,8 @@ static int set_value(struct flag *flag, const char *text, char *error,
                 return 0;
             }
         }
-        return fail(error, size, "--%s: unknown value '%s'; expected %s",
-                    flag->name, text, range);
+        return fail(error, size, "--%s: unknown value %s; expected %s",
+                    flag->name, value_text, range);
     case FLAG_SWITCH:
         *(bool *)flag->target = true;
         return 0;
@@ -207,42 +245,55 @@ int flags_parse(struct program *program, int argc, char **argv, char *error,
 {
     for (struct flag *flag = program->flags; flag->name != NULL; flag++)
         flag->given = false;
-    /* --help wins wherever it stands, so a student can always get it. */
+    /* --help wins wherever it stands, so a student can always get it;
+     * --list-flags likewise, for scripts. */
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
             return 1;
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--list-flags") == 0)
+            return 2;
 
     for (int i = 1; i < argc; i++) {
         const char *argument = argv[i];
+        char text[SHOWN_MAX * 4 + 32];
         if (strncmp(argument, "--", 2) != 0 || argument[2] == '\0')
             return fail(error, error_size,
-                        "unexpected argument '%s' (flags start with --)",
-                        argument);
+                        "unexpected argument %s (flags start with --)",
+                        shown(argument, text, sizeof text));
         const char *name = argument + 2;
         const char *equals = strchr(name, '=');
         size_t length = equals ? (size_t)(equals - name) : strlen(name);
         struct flag *flag = find(program, name, length);
-        if (flag == NULL)
-            return fail(error, error_size, "unknown flag '--%.*s'",
-                        (int)length, name);
+        if (flag == NULL) {
+            char *spelled = strndup(argument, length + 2); /* --name */
+            if (spelled == NULL)
+                die_at(__FILE__, __LINE__, "strndup", errno);
+            fail(error, error_size, "unknown flag %s (see --help)",
+                 shown(spelled, text, sizeof text));
+            free(spelled);
+            return -1;
+        }
+        char range[256];
+        describe_range(flag, range, sizeof range);
         if (flag->given)
-            return fail(error, error_size, "--%s: given more than once",
-                        flag->name);
+            return fail(error, error_size,
+                        "--%s: given more than once; expected it once, %s",
+                        flag->name, range);
         flag->given = true;
 
         const char *value;
         if (flag->type == FLAG_SWITCH) {
             if (equals)
-                return fail(error, error_size, "--%s: takes no value",
-                            flag->name);
+                return fail(error, error_size,
+                            "--%s: takes no value (a switch: --%s alone)",
+                            flag->name, flag->name);
             value = "";
         } else if (equals) {
             value = equals + 1;
         } else if (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0) {
             value = argv[++i];
         } else {
-            char range[256];
-            describe_range(flag, range, sizeof range);
             return fail(error, error_size, "--%s: missing value; expected %s",
                         flag->name, range);
         }
@@ -259,10 +310,17 @@ static void usage_hint(const struct program *program)
 
 void flags_parse_or_exit(struct program *program, int argc, char **argv)
 {
+    /* Every lab's first call: from here on its stdout is checked at exit
+     * (output.h), --help's included. */
+    output_guard(program->name);
     char error[512];
     int rc = flags_parse(program, argc, argv, error, sizeof error);
     if (rc == 1) {
         flags_print_help(program);
+        exit(EXIT_OK);
+    }
+    if (rc == 2) {
+        flags_print_table(program);
         exit(EXIT_OK);
     }
     if (rc != 0) {
@@ -294,6 +352,10 @@ bool flags_given(const struct program *program, const char *name)
 
 static void print_default(const struct flag *flag)
 {
+    if (flag->default_text != NULL) {
+        printf(" (default: %s)", flag->default_text);
+        return;
+    }
     switch (flag->type) {
     case FLAG_COUNT:
         printf(" (default %llu)",
@@ -332,6 +394,8 @@ void flags_print_help(const struct program *program)
         putchar('\n');
     }
     printf("  %-22s %s\n", "--help", "show this text and exit");
+    printf("  %-22s %s\n", "--list-flags",
+           "print the flag table for scripts (see flags.h) and exit");
     printf("\nExit status:\n"
            "  0      the experiment ran and its result checked out\n"
            "  1      the program's own check of its result failed\n"
@@ -343,4 +407,33 @@ void flags_print_help(const struct program *program)
            "         after every child was killed and reaped\n");
     if (program->exit_notes)
         printf("%s\n", program->exit_notes);
+}
+
+/* One line per flag, tab-separated: --name, type, then for count: min,
+ * max; decimal: low, high; choice: the choices, comma-separated.  The
+ * fault tests build their bad command lines from it (flags.h). */
+void flags_print_table(const struct program *program)
+{
+    for (const struct flag *flag = program->flags; flag->name != NULL; flag++) {
+        switch (flag->type) {
+        case FLAG_SWITCH:
+            printf("--%s\tswitch\n", flag->name);
+            break;
+        case FLAG_COUNT:
+            printf("--%s\tcount\t%llu\t%llu\n", flag->name,
+                   (unsigned long long)flag->min,
+                   (unsigned long long)flag->max);
+            break;
+        case FLAG_DECIMAL:
+            printf("--%s\tdecimal\t%.17g\t%.17g\n", flag->name, flag->low,
+                   flag->high);
+            break;
+        case FLAG_CHOICE:
+            printf("--%s\tchoice\t", flag->name);
+            for (int i = 0; flag->choices[i] != NULL; i++)
+                printf("%s%s", i ? "," : "", flag->choices[i]);
+            putchar('\n');
+            break;
+        }
+    }
 }

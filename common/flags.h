@@ -9,6 +9,9 @@
  *     Try 'count --help' for more information.
  *
  * and the program exits with status 2 (EXIT_USAGE), having run nothing.
+ * The line stays one line whatever the value: it is shown quoted, escaped
+ * (\n, \xNN) and cut at 40 characters, and the accepted range is always
+ * there.
  *
  * Accepted forms: `--name value` and `--name=value`.  Whole numbers are plain
  * digits, optionally with a k, M or G suffix (x1000, x1000000, x10^9), so
@@ -41,6 +44,12 @@ struct flag {
     const char *const *choices; /* FLAG_CHOICE, NULL-terminated */
     const char *value_name;     /* shown in --help: "W", "N", "S" */
     const char *help;           /* one line */
+    /* What --help says the default is, when the target's initial value is
+     * not it: a sentinel the lab replaces (a count of 0 under a range
+     * from 1), or a value drawn when the flag is absent.  Shown as
+     * "(default: TEXT)".  Use FLAG_DEFAULT_OWN or FLAG_DEFAULT_RANDOM, or
+     * a text of your own; NULL shows the target's value. */
+    const char *default_text;
     bool given;                 /* set by the parser */
 };
 
@@ -52,6 +61,12 @@ struct program {
     struct flag *flags;      /* terminated by an entry with name == NULL */
 };
 
+/* default_text for a flag whose default each experiment (mode, scenario)
+ * chooses, and for a seed drawn at random when absent (the run must then
+ * print the seed it drew, so it can be repeated). */
+#define FLAG_DEFAULT_OWN "the experiment's own"
+#define FLAG_DEFAULT_RANDOM "random, printed"
+
 /* The shared flags: the same name, range and help text in every lab. */
 enum { REPEAT_MAX = 1000 }; /* --repeat's upper bound, for sizing arrays */
 struct flag flag_workers(uint64_t *target, uint64_t max);
@@ -61,16 +76,23 @@ struct flag flag_warmup(uint64_t *target);
 struct flag flag_timeout(double *target);
 struct flag flag_csv(bool *target);
 struct flag flag_seed(uint64_t *target);
+/* A seed the lab draws at random when --seed is absent (and prints, so the
+ * run can be repeated): --help says "(default: random, printed)". */
+struct flag flag_seed_random(uint64_t *target);
 #define FLAG_END ((struct flag){.name = NULL})
 
 /* Parse argv into the table.  Returns 0 on success, 1 if --help was asked
- * for (nothing is printed: call flags_print_help), or -1 on bad input with
- * a one-line explanation in `error`. */
+ * for (nothing is printed: call flags_print_help), 2 if --list-flags was
+ * (call flags_print_table), or -1 on bad input with a one-line explanation
+ * in `error`: the flag, the value as given (quoted, non-printable bytes
+ * escaped, cut at 40 characters with its length), and what it accepts. */
 int flags_parse(struct program *program, int argc, char **argv, char *error,
                 size_t error_size);
 
 /* flags_parse for main(): prints help and exits 0 on --help, or reports
- * the error and exits EXIT_USAGE. */
+ * the error and exits EXIT_USAGE.  It first calls output_guard() (output.h):
+ * the lab's stdout is flushed and checked at exit, a write error is one
+ * line on stderr and exit 4. */
 void flags_parse_or_exit(struct program *program, int argc, char **argv);
 
 /* For checks across flags that the table cannot express ("--gil needs
@@ -83,5 +105,15 @@ _Noreturn void flags_usage_error(const struct program *program,
 bool flags_given(const struct program *program, const char *name);
 
 void flags_print_help(const struct program *program);
+
+/* --list-flags: the table in a form for scripts and tests, one line per
+ * flag, fields separated by one tab:
+ *     --workers<TAB>count<TAB>1<TAB>1024
+ *     --timeout<TAB>decimal<TAB>0.01<TAB>86400
+ *     --mode<TAB>choice<TAB>all,serial,thread,process
+ *     --csv<TAB>switch
+ * (--help and --list-flags themselves are not listed.)  tests/test_fault.c
+ * generates every binary's bad command lines from it. */
+void flags_print_table(const struct program *program);
 
 #endif

@@ -8,6 +8,7 @@
 #include "timing.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -109,9 +110,74 @@ static void child_setup(const char *name, pid_t parent)
     CHECK_PT(pthread_sigmask(SIG_SETMASK, &mask, NULL));
 }
 
+/* The kept descriptors, sorted, duplicates dropped.  Runs in the parent,
+ * so a bad list stops the program where it was written. */
+static int sort_kept(const int *keep, int keep_count, int *sorted)
+{
+    if (keep_count < 0 || keep_count > PROC_KEEP_MAX)
+        die_at(__FILE__, __LINE__, "proc_start_keeping: too many descriptors",
+               EINVAL);
+    int count = 0;
+    for (int i = 0; i < keep_count; i++) {
+        int fd = keep[i];
+        if (fd < 0)
+            continue;
+        if (fcntl(fd, F_GETFD) == -1)
+            die_at(__FILE__, __LINE__, "proc_start_keeping: fcntl(F_GETFD)",
+                   errno);
+        int at = count;
+        while (at > 0 && sorted[at - 1] > fd)
+            at--;
+        if (at > 0 && sorted[at - 1] == fd)
+            continue;
+        memmove(&sorted[at + 1], &sorted[at], (size_t)(count - at) * sizeof *sorted);
+        sorted[at] = fd;
+        count++;
+    }
+    return count;
+}
+
+/* Close [low, high].  close_range() is one system call however many
+ * descriptors there are (Linux >= 5.9); without it, one close() each, up
+ * to the descriptor limit. */
+static void close_between(unsigned low, unsigned high)
+{
+    if (low > high)
+        return;
+    if (syscall(SYS_close_range, low, high, 0) == 0)
+        return;
+    long limit = sysconf(_SC_OPEN_MAX);
+    if (limit < 0 || limit > 65536)
+        limit = 65536;
+    for (long fd = low; fd <= (long)high && fd < limit; fd++)
+        close((int)fd);
+}
+
+/* In the child, before anything else: only 0, 1, 2 and the kept ones. */
+static void close_unkept(const int *sorted, int count)
+{
+    unsigned next = 3;
+    for (int i = 0; i < count; i++) {
+        if (sorted[i] < 3)
+            continue;
+        close_between(next, (unsigned)sorted[i] - 1);
+        next = (unsigned)sorted[i] + 1;
+    }
+    close_between(next, ~0u);
+}
+
 void proc_start(struct proc *process, const char *name, proc_main_fn main,
                 void *arg)
 {
+    proc_start_keeping(process, name, main, arg, NULL, 0);
+}
+
+void proc_start_keeping(struct proc *process, const char *name,
+                        proc_main_fn main, void *arg, const int *keep,
+                        int keep_count)
+{
+    int kept[PROC_KEEP_MAX];
+    int kept_count = sort_kept(keep, keep_count, kept);
     memset(process, 0, sizeof *process);
     snprintf(process->name, sizeof process->name, "%s", name);
 
@@ -135,6 +201,7 @@ void proc_start(struct proc *process, const char *name, proc_main_fn main,
     registry_lock();
     pid_t pid = fork();
     if (pid == 0) {
+        close_unkept(kept, kept_count);
         child_setup(process->name, parent);
         int status = main(arg);
         fflush(stdout);

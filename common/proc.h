@@ -47,9 +47,34 @@ struct proc {
 
 /* Start main(arg) in a new child process named `name` (truncated to 15
  * characters).  stdout and stderr are flushed first, so buffered text is not
- * printed twice.  Never fails: a failed fork() stops the program (checked.h). */
+ * printed twice.  Never fails: a failed fork() stops the program (checked.h).
+ *
+ * Descriptors: the child holds stdin, stdout and stderr, and nothing else.
+ * fork() copies every descriptor the parent holds at that instant -- another
+ * child's pipe end, a pidfd, the watchdog's eventfds -- and close-on-exec
+ * does not help, because these children never exec.  A copied write end is
+ * the classic hang: its reader never sees end of file while the unrelated
+ * child lives (a pool worker replaced during a ping-pong held the pong
+ * pipe).  So the child closes everything above 2 first thing, before
+ * main() runs, whoever started it and whenever.  A child that needs a
+ * descriptor says so with proc_start_keeping(). */
 void proc_start(struct proc *process, const char *name, proc_main_fn main,
                 void *arg);
+
+/* proc_start(), the child keeping `keep[0..keep_count)` as well (at most
+ * PROC_KEEP_MAX; negative entries are skipped, so a closed end (-1) can be
+ * passed as it is).  Each must be open in the parent: a stale number stops
+ * the program (EBADF), it is never silently lost.  PROC_FDS() spells the
+ * list in place:
+ *     proc_start_keeping(&child, "pong", pong_main, &p,
+ *                        PROC_FDS(there[0], back[1]));              */
+enum { PROC_KEEP_MAX = 16 };
+void proc_start_keeping(struct proc *process, const char *name,
+                        proc_main_fn main, void *arg, const int *keep,
+                        int keep_count);
+#define PROC_FDS(...)                                                          \
+    (const int[]){__VA_ARGS__},                                                \
+        (int)(sizeof((const int[]){__VA_ARGS__}) / sizeof(int))
 
 /* Wait for the child to end, at most timeout_seconds (< 0: no bound of its
  * own; the run's watchdog still bounds it).  Returns true when the child was

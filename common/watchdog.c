@@ -181,6 +181,14 @@ void watchdog_start(const char *program_name, double timeout_seconds)
      * exists: every thread created later inherits the mask, so these
      * signals can only be seen through the signalfd. */
     CHECK_PT(pthread_sigmask(SIG_BLOCK, &signals, NULL));
+    /* SIGPIPE ignored, in this process and (inherited) in every child: a
+     * write to a pipe whose reader is gone then fails with EPIPE, a return
+     * value the writer handles, instead of killing the program with status
+     * 141 before its children are reaped.  (The classic case: the watchdog
+     * kills a child on Ctrl+C while the main thread writes to it.) */
+    struct sigaction ignore = {.sa_handler = SIG_IGN};
+    sigemptyset(&ignore.sa_mask);
+    CHECK(sigaction(SIGPIPE, &ignore, NULL));
     watchdog.signal_fd = CHECK(signalfd(-1, &signals, SFD_CLOEXEC));
     watchdog.stop_fd = CHECK(eventfd(0, EFD_CLOEXEC));
     watchdog.kick_fd = CHECK(eventfd(0, EFD_CLOEXEC));

@@ -20,6 +20,11 @@
  * Call watchdog_start() early in main(), before creating any thread, so every
  * thread inherits the blocked mask.  Children started with proc_start() get
  * the default handling back (see proc.h).
+ *
+ * SIGPIPE is ignored from watchdog_start() on, in the process and in every
+ * child it starts: no lab can die of it.  A write to a pipe (or socket)
+ * whose reader is gone fails with EPIPE, and every write path treats that
+ * as "the peer is gone", a return value (channel.h's CHANNEL_CLOSED).
  */
 #ifndef COMMON_WATCHDOG_H
 #define COMMON_WATCHDOG_H

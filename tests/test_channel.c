@@ -35,6 +35,16 @@ struct ends {
 
 static double bound(double seconds) { return seconds * time_scale(); }
 
+/* A peer holds both ends' descriptors (it closes the parent's itself, as a
+ * lab's child does), and nothing else (proc.h). */
+static void start_peer(struct proc *child, const char *name, proc_main_fn body,
+                       struct ends *ends)
+{
+    proc_start_keeping(child, name, body, ends,
+                       PROC_FDS(ends->parent.read_fd, ends->parent.write_fd,
+                                ends->child.read_fd, ends->child.write_fd));
+}
+
 static struct value python_message(void)
 {
     return value_list(3, value_int(42), value_none(), value_string("hello"));
@@ -268,7 +278,7 @@ START_TEST(python_example_both_ways)
     struct ends ends;
     channel_pair(&ends.parent, &ends.child);
     struct proc child;
-    proc_start(&child, "child", python_example_child, &ends);
+    start_peer(&child, "child", python_example_child, &ends);
     channel_close(&ends.child);
 
     struct value received, expected = python_message();
@@ -312,7 +322,7 @@ START_TEST(values_round_trip)
     struct ends ends;
     channel_pair(&ends.parent, &ends.child);
     struct proc child;
-    proc_start(&child, "echo", echo_child, &ends);
+    start_peer(&child, "echo", echo_child, &ends);
     channel_close(&ends.child);
 
     size_t mebibyte = (size_t)1 << 20;
@@ -417,7 +427,7 @@ START_TEST(partial_writes_and_back_to_back_frames)
     struct ends ends = {.extra = frame};
     channel_pair(&ends.parent, &ends.child);
     struct proc child;
-    proc_start(&child, "dribbler", dribble_child, &ends);
+    start_peer(&child, "dribbler", dribble_child, &ends);
     channel_close(&ends.child);
     for (int i = 0; i < 4; i++) {
         struct value received;
@@ -484,7 +494,7 @@ START_TEST(many_messages_in_one_read)
     struct ends ends;
     channel_pair(&ends.parent, &ends.child);
     struct proc child;
-    proc_start(&child, "burst", burst_child, &ends);
+    start_peer(&child, "burst", burst_child, &ends);
     channel_close(&ends.child);
     /* Every message is in the pipe before the first read (about 37 KB). */
     size_t frames = 0;
@@ -560,7 +570,7 @@ START_TEST(raw_messages_keep_their_boundaries)
     struct ends ends;
     channel_pair(&ends.parent, &ends.child);
     struct proc child;
-    proc_start(&child, "raw", raw_sizes_child, &ends);
+    start_peer(&child, "raw", raw_sizes_child, &ends);
     channel_close(&ends.child);
     unsigned char *data = malloc(200000);
     for (size_t k = 0; k < sizeof raw_sizes / sizeof *raw_sizes; k++) {
@@ -618,7 +628,7 @@ START_TEST(peer_gone_recv_and_send_return_closed)
     struct ends ends;
     channel_pair(&ends.parent, &ends.child);
     struct proc child;
-    proc_start(&child, "leaver", send_three_and_leave, &ends);
+    start_peer(&child, "leaver", send_three_and_leave, &ends);
     channel_close(&ends.child);
     join_ok(&child);
 
@@ -690,7 +700,7 @@ START_TEST(peer_killed_while_we_wait)
     struct ends ends;
     channel_pair(&ends.parent, &ends.child);
     struct proc child, killer;
-    proc_start(&child, "victim", sleep_forever, &ends);
+    start_peer(&child, "victim", sleep_forever, &ends);
     channel_close(&ends.child);
     proc_start(&killer, "killer", kill_after_100ms, &child.pid);
     double start = clock_seconds();
@@ -705,7 +715,7 @@ START_TEST(peer_killed_while_we_wait)
 
     /* Blocked in send (4 MiB does not fit the pipe) when the peer leaves. */
     channel_pair(&ends.parent, &ends.child);
-    proc_start(&child, "leaver", leave_after_200ms, &ends);
+    start_peer(&child, "leaver", leave_after_200ms, &ends);
     channel_close(&ends.child);
     size_t size = (size_t)4 << 20;
     char *data = calloc(1, size);
@@ -762,7 +772,7 @@ START_TEST(recv_timeout_keeps_what_arrived)
     struct ends ends = {.extra = frame};
     channel_pair(&ends.parent, &ends.child);
     struct proc child;
-    proc_start(&child, "slow", half_then_rest, &ends);
+    start_peer(&child, "slow", half_then_rest, &ends);
     channel_close(&ends.child);
 
     /* A silent peer: the timeout is honoured, neither early nor late. */
@@ -918,7 +928,7 @@ START_TEST(bad_messages_are_refused)
     struct ends ends;
     channel_pair(&ends.parent, &ends.child);
     struct proc child;
-    proc_start(&child, "liar", lie_about_length, &ends);
+    start_peer(&child, "liar", lie_about_length, &ends);
     channel_close(&ends.child);
     ck_assert_int_eq(channel_recv(&ends.parent, &value, bound(5)),
                      CHANNEL_CLOSED);
@@ -1025,7 +1035,7 @@ START_TEST(signals_interrupting_a_wait_lose_nothing)
     struct ends ends = {.extra = frame};
     channel_pair(&ends.parent, &ends.child);
     struct proc child;
-    proc_start(&child, "poker", signal_while_sending, &ends);
+    start_peer(&child, "poker", signal_while_sending, &ends);
     channel_close(&ends.child);
 
     ck_assert_int_eq(channel_recv(&ends.parent, &value, -1), CHANNEL_OK);

@@ -12,6 +12,7 @@
 #include "flags.h"
 #include "timing.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -598,6 +599,160 @@ START_TEST(help_lists_every_flag_and_default)
 }
 END_TEST
 
+/* ---- One line whatever the value (D8) -------------------------------------- */
+
+START_TEST(newline_in_value_stays_one_line)
+{
+    expect_error(parse("--workers", "5\n6", NULL), "--workers", "'5\\n6'",
+                 "1 to 1024", NULL);
+    expect_error(parse("--mode", "a\tb\x01", NULL), "--mode", "'a\\tb\\x01'",
+                 "one of all, serial, thread, process", NULL);
+    expect_error(parse("stray\nline", NULL), "'stray\\nline'", NULL);
+    expect_error(parse("--bo\ngus", NULL), "'--bo\\ngus'", NULL);
+}
+END_TEST
+
+START_TEST(huge_value_is_cut_and_the_range_kept)
+{
+    static char huge[100001];
+    memset(huge, '9', sizeof huge - 1);
+    huge[sizeof huge - 1] = '\0';
+    expect_error(parse("--workers", huge, NULL), "--workers",
+                 "(100000 characters)", "a whole number from 1 to 1024",
+                 NULL);
+    ck_assert_msg(strlen(error) < 200, "%zu bytes: %s", strlen(error), error);
+    huge[50] = 'x';
+    expect_error(parse("--timeout", huge, NULL), "--timeout",
+                 "(100000 characters)", "a number from 0.01 to 86400", NULL);
+    expect_error(parse("--mode", huge, NULL), "--mode", "(100000 characters)",
+                 "one of all, serial, thread, process", NULL);
+}
+END_TEST
+
+START_TEST(every_flag_error_names_what_is_accepted)
+{
+    expect_error(parse("--workers", "2", "--workers", "3", NULL), "--workers",
+                 "more than once", "1 to 1024", NULL);
+    expect_error(parse("--csv=yes", NULL), "--csv", "takes no value",
+                 "--csv alone", NULL);
+    expect_error(parse("--seed", NULL), "--seed", "missing value",
+                 "a whole number from 0", NULL);
+}
+END_TEST
+
+/* ---- The defaults --help shows, and --list-flags ----------------------------- */
+
+static uint64_t own_workers, random_seed;
+
+static int help_with_text_defaults(void *arg)
+{
+    (void)arg;
+    struct flag flags[] = {
+        {.name = "workers", .type = FLAG_COUNT, .target = &own_workers,
+         .min = 1, .max = 64, .value_name = "W", .help = "workers",
+         .default_text = FLAG_DEFAULT_OWN},
+        flag_seed_random(&random_seed), FLAG_END};
+    struct program p = {.name = "labname", .synopsis = "s",
+                        .description = "d", .flags = flags};
+    flags_print_help(&p);
+    return 0;
+}
+
+START_TEST(help_shows_a_text_default_not_the_sentinel)
+{
+    struct sub_result *r = run_sub(help_with_text_defaults, NULL, 5);
+    ck_assert_int_eq(r->status, 0);
+    ck_assert_msg(strstr(r->out, "(default: the experiment's own)") != NULL,
+                  "%s", r->out);
+    ck_assert_msg(strstr(r->out, "(default: random, printed)") != NULL, "%s",
+                  r->out);
+    ck_assert_msg(strstr(r->out, "(default 0)") == NULL, "%s", r->out);
+}
+END_TEST
+
+START_TEST(list_flags_is_the_table)
+{
+    ck_assert_int_eq(parse("--workers", "x", "--list-flags", NULL), 2);
+    struct argv_list list = {
+        .argc = 2, .argv = {(char *)"labname", (char *)"--list-flags"}};
+    struct sub_result *r = run_sub(parse_or_exit_child, &list, 5);
+    ck_assert_int_eq(r->status, 0);
+    ck_assert_str_eq(r->err, "");
+    ck_assert_int_eq(count_lines(r->out), 10); /* every flag of the table */
+    static const char *const lines[] = {
+        "--mode\tchoice\tall,serial,thread,process\n", "--gil\tswitch\n",
+        "--workers\tcount\t1\t1024\n", "--warmup\tcount\t0\t100\n",
+        "--seed\tcount\t0\t18446744073709551615\n",
+        "--timeout\tdecimal\t0.01\t86400\n", "--csv\tswitch\n"};
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
+        ck_assert_msg(strstr(r->out, lines[i]) != NULL, "no '%s' in:\n%s",
+                      lines[i], r->out);
+}
+END_TEST
+
+/* ---- stdout checked at exit (D7) -------------------------------------------- */
+
+enum output_case { OUTPUT_FINE, OUTPUT_FULL, OUTPUT_CLOSED, OUTPUT_HELP_FULL };
+
+/* A lab's main(): parse, print, return through exit() (atexit runs). */
+static int lab_like_child(void *arg)
+{
+    enum output_case how = *(const enum output_case *)arg;
+    if (how == OUTPUT_FULL || how == OUTPUT_HELP_FULL) {
+        int full = open("/dev/full", O_WRONLY);
+        if (full < 0 || dup2(full, STDOUT_FILENO) < 0)
+            return 90;
+        close(full);
+    }
+    if (how == OUTPUT_CLOSED)
+        close(STDOUT_FILENO);
+    struct argv_list list = {.argc = 1, .argv = {(char *)"labname"}};
+    if (how == OUTPUT_HELP_FULL)
+        list.argv[list.argc++] = (char *)"--help";
+    flags_parse_or_exit(&program, list.argc, list.argv);
+    if (how == OUTPUT_CLOSED) {
+        /* Descriptor 1 is held (by /dev/null, read-only): a file opened
+         * now cannot take it and receive the lab's output. */
+        int fd = open("/dev/null", O_WRONLY);
+        if (fd == STDOUT_FILENO)
+            return 91;
+        close(fd);
+    }
+    printf("a result row\n");
+    exit(EXIT_OK);
+}
+
+static struct sub_result *run_lab_like(enum output_case how)
+{
+    static enum output_case chosen;
+    chosen = how;
+    return run_sub(lab_like_child, &chosen, 5);
+}
+
+START_TEST(stdout_write_error_exits_4_with_one_line)
+{
+    static const enum output_case failing[] = {OUTPUT_FULL, OUTPUT_CLOSED,
+                                               OUTPUT_HELP_FULL};
+    static const char *const reasons[] = {"No space left on device",
+                                          "Bad file descriptor",
+                                          "No space left on device"};
+    for (int i = 0; i < 3; i++) {
+        struct sub_result *r = run_lab_like(failing[i]);
+        ck_assert_msg(r->status == EXIT_SYSTEM, "case %d: exit %d, stderr %s",
+                      i, r->status, r->err);
+        ck_assert_int_eq(count_lines(r->err), 1);
+        ck_assert_msg(strncmp(r->err, "labname: cannot write standard output: ",
+                              39) == 0 &&
+                          strstr(r->err, reasons[i]) != NULL,
+                      "case %d: stderr %s", i, r->err);
+    }
+    struct sub_result *r = run_lab_like(OUTPUT_FINE);
+    ck_assert_msg(r->status == 0, "exit %d, stderr %s", r->status, r->err);
+    ck_assert_str_eq(r->out, "a result row\n");
+    ck_assert_str_eq(r->err, "");
+}
+END_TEST
+
 Suite *flags_suite(void)
 {
     Suite *suite = suite_create("flags");
@@ -628,6 +783,9 @@ Suite *flags_suite(void)
     tcase_add_test(errors, repeated_flag);
     tcase_add_test(errors, unknown_choice);
     tcase_add_test(errors, help_anywhere);
+    tcase_add_test(errors, newline_in_value_stays_one_line);
+    tcase_add_test(errors, huge_value_is_cut_and_the_range_kept);
+    tcase_add_test(errors, every_flag_error_names_what_is_accepted);
     suite_add_tcase(suite, errors);
 
     TCase *exiting = tcase_create("flags_exit");
@@ -639,6 +797,9 @@ Suite *flags_suite(void)
     tcase_add_test(exiting, parse_or_exit_help);
     tcase_add_test(exiting, usage_error_exits_2);
     tcase_add_test(exiting, help_lists_every_flag_and_default);
+    tcase_add_test(exiting, help_shows_a_text_default_not_the_sentinel);
+    tcase_add_test(exiting, list_flags_is_the_table);
+    tcase_add_test(exiting, stdout_write_error_exits_4_with_one_line);
     suite_add_tcase(suite, exiting);
     return suite;
 }

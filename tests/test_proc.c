@@ -14,10 +14,14 @@
 #include "harness.h"
 
 #include "checked.h"
+#include "cleanup.h"
 #include "log.h"
+#include "pool.h"
 #include "proc.h"
 #include "timing.h"
+#include "workers.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -28,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -454,8 +459,9 @@ static int kill_all_and_check(void *arg)
     SUB_EXPECT(pipe(announced) == 0, 30);
     struct proc children[3];
     for (int i = 0; i < 3; i++)
-        proc_start(&children[i], "orphanable", sleep_forever_orphanable,
-                   &announced[1]);
+        proc_start_keeping(&children[i], "orphanable",
+                           sleep_forever_orphanable, &announced[1],
+                           PROC_FDS(announced[1]));
     for (int i = 0; i < 3; i++) { /* every one has dropped PDEATHSIG */
         pid_t pid;
         SUB_EXPECT(read(announced[0], &pid, sizeof pid) == (ssize_t)sizeof pid,
@@ -539,8 +545,9 @@ static int die_with_children(void *arg)
     struct proc children[2];
     /* They announce themselves to the test once PDEATHSIG is dropped. */
     for (int i = 0; i < 2; i++)
-        proc_start(&children[i], "orphanable", sleep_forever_orphanable,
-                   &pipe_arg->fds[1]);
+        proc_start_keeping(&children[i], "orphanable",
+                           sleep_forever_orphanable, &pipe_arg->fds[1],
+                           PROC_FDS(pipe_arg->fds[1]));
     /* Die only once both have announced (the test closes its end then). */
     char byte;
     if (read(pipe_arg->ready[0], &byte, 1) != 0)
@@ -657,6 +664,261 @@ START_TEST(check_macros_pass_results_through)
 }
 END_TEST
 
+/* ---- Descriptors: a child holds only what it was meant to (D1) ------------- */
+
+/* In the process that calls it: how many descriptors it holds besides 0, 1,
+ * 2 and `allowed`, listed in `list` ("5 7 9").  The directory stream's own
+ * descriptor is not counted. */
+static int unexpected_fds(const int *allowed, int allowed_count, char *list,
+                          size_t size)
+{
+    DIR *directory = opendir("/proc/self/fd");
+    if (directory == NULL)
+        return 100;
+    int own = dirfd(directory), count = 0;
+    size_t used = 0;
+    list[0] = '\0';
+    struct dirent *entry;
+    while ((entry = readdir(directory)) != NULL) {
+        if (entry->d_name[0] == '.')
+            continue;
+        int fd = atoi(entry->d_name);
+        bool fine = fd <= 2 || fd == own;
+        for (int i = 0; i < allowed_count; i++)
+            fine |= fd == allowed[i];
+        if (fine)
+            continue;
+        count++;
+        if (used + 12 < size)
+            used += (size_t)snprintf(list + used, size - used, "%s%d",
+                                     used ? " " : "", fd);
+    }
+    closedir(directory);
+    return count;
+}
+
+/* Descriptors a careless fork() would hand on: a plain pipe, one with
+ * close-on-exec (no help without exec), an eventfd. */
+struct strays {
+    int plain[2], cloexec[2], event;
+};
+
+static void strays_open(struct strays *s)
+{
+    ck_assert_int_eq(pipe(s->plain), 0);
+    ck_assert_int_eq(pipe2(s->cloexec, O_CLOEXEC), 0);
+    s->event = eventfd(0, EFD_CLOEXEC);
+    ck_assert_int_ge(s->event, 0);
+}
+
+static void strays_close(struct strays *s)
+{
+    close(s->plain[0]);
+    close(s->plain[1]);
+    close(s->cloexec[0]);
+    close(s->cloexec[1]);
+    close(s->event);
+}
+
+/* A child body: exit status = how many unexpected descriptors it holds. */
+static int count_unexpected(void *arg)
+{
+    (void)arg;
+    char list[256];
+    int count = unexpected_fds(NULL, 0, list, sizeof list);
+    if (count > 0)
+        fprintf(stderr, "child holds unexpected descriptors: %s\n", list);
+    return count;
+}
+
+START_TEST(proc_start_child_holds_only_stdio)
+{
+    struct strays strays;
+    strays_open(&strays);
+    struct proc child;
+    proc_start(&child, "fds", count_unexpected, NULL);
+    ck_assert(proc_join(&child, 5.0 * time_scale()));
+    strays_close(&strays);
+    ck_assert_msg(child.exitcode == 0,
+                  "the child held %d descriptor(s) besides 0, 1, 2",
+                  child.exitcode);
+}
+END_TEST
+
+/* It keeps exactly the declared one, and can use it. */
+static int use_kept(void *arg)
+{
+    int kept = *(const int *)arg;
+    char list[256];
+    int count = unexpected_fds(&kept, 1, list, sizeof list);
+    if (count > 0)
+        fprintf(stderr, "child holds unexpected descriptors: %s\n", list);
+    char byte = 'k';
+    if (write(kept, &byte, 1) != 1)
+        return 99;
+    return count;
+}
+
+START_TEST(proc_start_keeping_child_holds_stdio_and_the_kept)
+{
+    struct strays strays;
+    strays_open(&strays);
+    int kept[2];
+    ck_assert_int_eq(pipe(kept), 0);
+    struct proc child;
+    proc_start_keeping(&child, "fds", use_kept, &kept[1], PROC_FDS(kept[1], -1));
+    close(kept[1]);
+    char byte = 0;
+    ck_assert_int_eq(read(kept[0], &byte, 1), 1); /* it wrote on the kept end */
+    ck_assert_int_eq(byte, 'k');
+    ck_assert(proc_join(&child, 5.0 * time_scale()));
+    close(kept[0]);
+    strays_close(&strays);
+    ck_assert_msg(child.exitcode == 0, "child exit code %d", child.exitcode);
+}
+END_TEST
+
+/* workers.h: a process worker's result is its unexpected descriptors. */
+static int worker_counts_fds(struct worker *self)
+{
+    char list[256];
+    self->result = (uint64_t)unexpected_fds(NULL, 0, list, sizeof list);
+    if (self->result > 0)
+        fprintf(stderr, "%s holds unexpected descriptors: %s\n", self->name,
+                list);
+    return 0;
+}
+
+START_TEST(workers_processes_hold_only_stdio)
+{
+    struct strays strays;
+    strays_open(&strays);
+    struct worker_run run = workers_run(RUN_PROCESSES, 3, worker_counts_fds,
+                                        NULL, NULL);
+    strays_close(&strays);
+    ck_assert_int_eq(run.failed, 0);
+    for (int i = 0; i < run.count; i++)
+        ck_assert_msg(run.workers[i].result == 0,
+                      "worker %d held %d unexpected descriptor(s)", i,
+                      (int)run.workers[i].result);
+    worker_run_release(&run);
+}
+END_TEST
+
+/* pool.h: a task reports its worker's unexpected descriptors. */
+static int task_counts_fds(const union pool_value *argument,
+                           union pool_value *result, char *error)
+{
+    (void)argument;
+    (void)error;
+    char list[256];
+    result->numbers[0] = unexpected_fds(NULL, 0, list, sizeof list);
+    if (result->numbers[0] > 0)
+        fprintf(stderr, "pool worker holds unexpected descriptors: %s\n", list);
+    return 0;
+}
+
+static void expect_clean_worker(struct pool *pool, int *worker_number)
+{
+    struct pool_result result;
+    ck_assert_int_eq(pool_apply(pool, task_counts_fds, &(union pool_value){{0}},
+                                &result),
+                     POOL_OK);
+    ck_assert_msg(result.value.numbers[0] == 0,
+                  "pool-worker-%d held %d unexpected descriptor(s)",
+                  result.worker_number, (int)result.value.numbers[0]);
+    *worker_number = result.worker_number;
+}
+
+/* The first workers, and a replacement forked later -- while the parent
+ * holds descriptors opened after the pool started (the D1 hang: a
+ * replacement forked during a ping-pong held the pong pipe). */
+START_TEST(pool_workers_and_replacements_hold_only_stdio)
+{
+    struct strays before;
+    strays_open(&before);
+    struct pool *pool = pool_create(&(struct pool_options){.workers = 1});
+    int number = 0;
+    expect_clean_worker(pool, &number);
+    ck_assert_int_eq(number, 1);
+
+    struct strays later;
+    strays_open(&later);
+    pid_t pid = 0;
+    ck_assert_int_eq(pool_worker_pids(pool, &pid, 1), 1);
+    ck_assert_int_eq(kill(pid, SIGKILL), 0);
+    double deadline = clock_seconds() + 5.0 * time_scale();
+    while (pool_stats(pool).workers_started < 2 && clock_seconds() < deadline)
+        clock_sleep(0.001);
+    ck_assert_int_eq((int)pool_stats(pool).workers_started, 2);
+    expect_clean_worker(pool, &number);
+    ck_assert_int_eq(number, 2); /* the replacement ran it */
+    pool_close(pool);
+    ck_assert_int_eq(pool_join(pool, 5.0 * time_scale()), POOL_OK);
+    pool_destroy(pool);
+    strays_close(&later);
+    strays_close(&before);
+}
+END_TEST
+
+/* ---- Cleanup needs no new descriptor (D6) ---------------------------------- */
+
+/* A private directory with files in it, then every descriptor used up
+ * (EMFILE), then the way out: die_at (arg != NULL) or exit(). */
+static int tempdir_then_emfile(void *arg)
+{
+    char path[4096];
+    cleanup_tempdir("rt-test", path, sizeof path);
+    for (int i = 0; i < 3; i++) {
+        char file[4200];
+        snprintf(file, sizeof file, "%s/file-%d", path, i);
+        int fd = open(file, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        SUB_EXPECT(fd >= 0, 40);
+        close(fd);
+    }
+    struct rlimit few = {.rlim_cur = 64, .rlim_max = 64};
+    SUB_EXPECT(setrlimit(RLIMIT_NOFILE, &few) == 0, 41);
+    while (open("/dev/null", O_RDONLY) >= 0)
+        ;
+    SUB_EXPECT(errno == EMFILE, 42);
+    if (arg != NULL)
+        die_at("labfile.c", 7, "open(\"db\")", EMFILE);
+    exit(0);
+}
+
+/* How many entries `directory` holds, "." and ".." aside. */
+static int entries_in(const char *directory)
+{
+    DIR *d = opendir(directory);
+    ck_assert_ptr_nonnull(d);
+    int count = 0;
+    struct dirent *entry;
+    while ((entry = readdir(d)) != NULL)
+        count += strcmp(entry->d_name, ".") != 0 && strcmp(entry->d_name, "..") != 0;
+    closedir(d);
+    return count;
+}
+
+START_TEST(tempdir_removed_with_no_descriptor_left)
+{
+    char base[] = "/tmp/rt-cleanup-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(base));
+    ck_assert_int_eq(setenv("TMPDIR", base, 1), 0);
+    for (int how = 0; how < 2; how++) {
+        struct sub_result *r =
+            run_sub(tempdir_then_emfile, how ? (void *)base : NULL, 10);
+        ck_assert_msg(r->status == (how ? EXIT_SYSTEM : 0), "exit %d: %s",
+                      r->status, r->err);
+        ck_assert_msg(entries_in(base) == 0,
+                      "%s: the private directory was left behind (%s)", base,
+                      how ? "die_at" : "exit");
+        ck_assert_ptr_null(strstr(r->err, "could not remove"));
+    }
+    unsetenv("TMPDIR");
+    ck_assert_int_eq(rmdir(base), 0);
+}
+END_TEST
+
 Suite *proc_suite(void)
 {
     Suite *suite = suite_create("proc");
@@ -687,6 +949,16 @@ Suite *proc_suite(void)
     tcase_add_test(cleanup, die_at_reports_and_kills_children);
     tcase_add_test(cleanup, check_macros_report_and_exit_4);
     tcase_add_test(cleanup, check_macros_pass_results_through);
+    tcase_add_test(cleanup, tempdir_removed_with_no_descriptor_left);
     suite_add_tcase(suite, cleanup);
+
+    TCase *descriptors = tcase_create("proc_descriptors");
+    tcase_add_checked_fixture(descriptors, default_signals, NULL);
+    tcase_set_timeout(descriptors, 10);
+    tcase_add_test(descriptors, proc_start_child_holds_only_stdio);
+    tcase_add_test(descriptors, proc_start_keeping_child_holds_stdio_and_the_kept);
+    tcase_add_test(descriptors, workers_processes_hold_only_stdio);
+    tcase_add_test(descriptors, pool_workers_and_replacements_hold_only_stdio);
+    suite_add_tcase(suite, descriptors);
     return suite;
 }

@@ -97,7 +97,8 @@ static int hang_with_children(void *arg)
         watchdog_set_diagnosis(diagnose, &worker);
     struct proc children[4];
     for (int i = 0; i < s->children; i++)
-        proc_start(&children[i], "sleeper", announce_and_sleep, &s->pipe[1]);
+        proc_start_keeping(&children[i], "sleeper", announce_and_sleep,
+                           &s->pipe[1], PROC_FDS(s->pipe[1]));
     for (int i = 0; i < s->children; i++)
         proc_join(&children[i], -1);
     printf("joined: the watchdog did not stop the run\n");
@@ -503,6 +504,112 @@ START_TEST(sighup_exit_129)
 }
 END_TEST
 
+/* ---- SIGPIPE: a dead reader is EPIPE, never a death (D2) ------------------ */
+
+/* After watchdog_start(): a write to a pipe nobody reads fails with EPIPE,
+ * in this process and in a child it starts. */
+static int write_to_dead_reader(void)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return 20;
+    close(fds[0]);
+    char byte = 0;
+    ssize_t written = write(fds[1], &byte, 1);
+    int saved = errno;
+    close(fds[1]);
+    return written == -1 && saved == EPIPE ? 0 : 21;
+}
+
+static int child_writes_to_dead_reader(void *arg)
+{
+    (void)arg;
+    return write_to_dead_reader();
+}
+
+static int epipe_here_and_in_children(void *arg)
+{
+    (void)arg;
+    watchdog_start("wdtest", 30);
+    int rc = write_to_dead_reader();
+    if (rc != 0)
+        return rc;
+    struct proc child;
+    proc_start(&child, "writer", child_writes_to_dead_reader, NULL);
+    if (!proc_join(&child, -1))
+        return 22;
+    watchdog_stop();
+    return child.exitcode == 0 ? 0 : 23;
+}
+
+START_TEST(dead_reader_is_epipe_not_sigpipe)
+{
+    become_subreaper();
+    struct sub_result *r = run_sub(epipe_here_and_in_children, NULL, 10);
+    ck_assert_msg(r->status == 0, "exit %d (-13: killed by SIGPIPE): %s",
+                  r->status, r->err);
+    ck_assert_int_eq(children_left(1.0), 0);
+}
+END_TEST
+
+/* The D2 shape: the main thread streams to a child; Ctrl+C; the watchdog
+ * kills the child; the main thread's next write must not kill the program
+ * (status 141) before the watchdog has reaped and exited 130. */
+static int drain_forever(void *arg)
+{
+    int in = *(const int *)arg;
+    char buffer[4096];
+    while (read(in, buffer, sizeof buffer) > 0)
+        ;
+    return 0;
+}
+
+static int stream_to_child(void *arg)
+{
+    int ready = *(const int *)arg;
+    watchdog_start("wdtest", 30);
+    int fds[2];
+    if (pipe(fds) != 0)
+        return 30;
+    struct proc child;
+    proc_start_keeping(&child, "drain", drain_forever, &fds[0],
+                       PROC_FDS(fds[0]));
+    close(fds[0]);
+    char byte = 1;
+    if (write(ready, &byte, 1) != 1)
+        return 31;
+    char block[512] = {0};
+    for (;;) {
+        if (write(fds[1], block, sizeof block) == -1) {
+            /* The peer is gone: what a lab does then -- join it (this
+             * parks while the watchdog tears the run down). */
+            proc_join(&child, -1);
+            return 32;
+        }
+    }
+}
+
+START_TEST(interrupt_while_writing_to_a_child_exits_130)
+{
+    become_subreaper();
+    for (int round = 0; round < 3; round++) {
+        int ready[2];
+        ck_assert_int_eq(pipe(ready), 0);
+        struct sub sub = sub_start(stream_to_child, &ready[1]);
+        close(ready[1]);
+        char byte;
+        ck_assert_int_eq(read(ready[0], &byte, 1), 1);
+        close(ready[0]);
+        clock_sleep(0.02 * (round + 1));
+        ck_assert_int_eq(kill(sub.pid, SIGINT), 0);
+        struct sub_result *r = sub_finish(&sub, 10);
+        ck_assert_msg(r->status == 130, "round %d: exit %d (-13: SIGPIPE): %s",
+                      round, r->status, r->err);
+        ck_assert_int_eq(children_left(1.0), 0);
+    }
+}
+END_TEST
+
 Suite *watchdog_suite(void)
 {
     Suite *suite = suite_create("watchdog");
@@ -534,6 +641,8 @@ Suite *watchdog_suite(void)
     tcase_add_test(signals, ctrl_c_to_process_group);
     tcase_add_test(signals, sigterm_exit_143);
     tcase_add_test(signals, sighup_exit_129);
+    tcase_add_test(signals, dead_reader_is_epipe_not_sigpipe);
+    tcase_add_test(signals, interrupt_while_writing_to_a_child_exits_130);
     suite_add_tcase(suite, signals);
     return suite;
 }

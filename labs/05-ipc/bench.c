@@ -324,7 +324,16 @@ static double run_round(struct round *round, enum bench_kind kind,
                         : kind == BENCH_ROUNDTRIP ? echo
                                                   : write_messages;
     struct proc child;
-    proc_start(&child, "ipc-bench", body, round);
+    /* The child holds only what round_open() made (proc.h). */
+    bool channel = round->transport == TRANSPORT_CHANNEL;
+    proc_start_keeping(&child, "ipc-bench", body, round,
+                       PROC_FDS(round->go[0], round->go[1], round->there[0],
+                                round->there[1], round->back[0],
+                                round->back[1],
+                                channel ? round->child_end.read_fd : -1,
+                                channel ? round->child_end.write_fd : -1,
+                                channel ? round->parent_end.read_fd : -1,
+                                channel ? round->parent_end.write_fd : -1));
     round_parent_ends(round);
 
     char token = 1;

@@ -355,7 +355,9 @@ int e7_queue_calls(void)
            CAPACITY_Q, second_queue_from + 1, CAPACITY_W);
     ipc_set_phase("E7: the queue scenes");
     struct proc child;
-    proc_start(&child, "ipc-e7-child", child_main, stage);
+    proc_start_keeping(&child, "ipc-e7-child", child_main, stage,
+                       PROC_FDS(stage->to_child[0], stage->to_child[1],
+                                stage->to_parent[0], stage->to_parent[1]));
     close(stage->to_child[0]);
     close(stage->to_parent[1]);
     printf("parent pid %d, child pid %d\n\n", (int)getpid(), (int)child.pid);

@@ -94,7 +94,11 @@ int e8_channel_message(void)
     static struct ends ends;
     channel_pair(&ends.parent_end, &ends.child_end);
     struct proc child;
-    proc_start(&child, "ipc-e8-child", child_main, &ends);
+    proc_start_keeping(&child, "ipc-e8-child", child_main, &ends,
+                       PROC_FDS(ends.child_end.read_fd,
+                                ends.child_end.write_fd,
+                                ends.parent_end.read_fd,
+                                ends.parent_end.write_fd));
     channel_close(&ends.child_end);
     struct channel *mine = &ends.parent_end;
 

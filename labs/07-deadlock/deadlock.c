@@ -127,6 +127,12 @@ static void refuse_contradictions(const struct program *program, int scenario,
         flags_usage_error(program, "--%s: only with --scenario lock-order",
                           flags_given(program, "workers") ? "workers"
                                                           : "rounds");
+    if (flags_given(program, "pause-scale") && scenario == LOCK_ORDER)
+        flags_usage_error(program, "--pause-scale: not with --scenario "
+                                   "lock-order (it scales the queue "
+                                   "scenarios' put and get pauses; "
+                                   "lock-order's only pause waits for "
+                                   "every worker)");
     if (flags_given(program, "give-up") && fix != FIX_TIMEOUT)
         flags_usage_error(program, "--give-up: only with --fix timeout");
     if (trace_steps && csv)
@@ -310,7 +316,8 @@ int main(int argc, char **argv)
          .help = "lock-order: transfers each worker makes"},
         {.name = "pause-scale", .type = FLAG_DECIMAL, .target = &pause_scale,
          .low = 0, .high = 100, .value_name = "X",
-         .help = "scale the documents' pauses (put 0.2 s, get 0.1 s); 0: none"},
+         .help = "prodcons, join-before-drain: scale the documents' pauses "
+                 "(put 0.2 s, get 0.1 s); 0: none"},
         {.name = "give-up", .type = FLAG_DECIMAL, .target = &give_up,
          .low = 0.001, .high = 3600, .value_name = "S",
          .help = "--fix timeout: a consumer stops after S s without an item"},

@@ -722,11 +722,12 @@ int main(int argc, char **argv)
          .help = "the pool's workers are processes or threads"},
         {.name = "workers", .type = FLAG_COUNT, .target = &workers, .min = 1,
          .max = POOL_MAX_WORKERS, .value_name = "W",
-         .help = "the pool's workers; default 0 = the experiment's own "
-                 "(the documents' Pool(N); the benchmarks: the cores)"},
+         .help = "the pool's workers (by default the documents' Pool(N); "
+                 "the benchmarks: the cores)",
+         .default_text = FLAG_DEFAULT_OWN},
         {.name = "tasks", .type = FLAG_COUNT, .target = &tasks, .min = 1,
          .max = 100000000, .value_name = "N",
-         .help = "how many tasks; default 0 = the experiment's own"},
+         .help = "how many tasks", .default_text = FLAG_DEFAULT_OWN},
         {.name = "iterations", .type = FLAG_COUNT, .target = &o.iterations,
          .min = 1, .max = UINT64_C(1000000000000), .value_name = "N",
          .help = "callbacks, apply: each task counts to N (k, M, G "
@@ -743,7 +744,7 @@ int main(int argc, char **argv)
          .help = "the same as --experiment kill-worker"},
         flag_repeat(&repeat),
         flag_warmup(&warmup),
-        flag_seed(&seed),
+        flag_seed_random(&seed),
         flag_timeout(&timeout),
         flag_csv(&o.csv),
         FLAG_END,
