@@ -17,6 +17,13 @@ have_package libsubunit-dev || missing+=(libsubunit-dev)
 have_package libasan8 || missing+=(libasan8)
 have_package libubsan1 || missing+=(libubsan1)
 have_package libtsan2 || missing+=(libtsan2)
+# The transcript check (make check-handouts) replays handouts on a terminal
+# made by script(1) (bsdutils) and compares them with perl: both are part of
+# every Debian system, named here for minimal images.
+command -v perl >/dev/null 2>&1 || missing+=(perl-base)
+command -v script >/dev/null 2>&1 || missing+=(bsdutils)
+# The bench's peer: the same experiments in real CPython.
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
 
 if [ ${#missing[@]} -eq 0 ]; then
     echo "deps: everything is installed"
