@@ -396,6 +396,35 @@ START_TEST(throughput_says_which_case_it_was_in)
 }
 END_TEST
 
+/* minipool.c, the readable pool: every task's result comes back (the
+ * program checks each and exits 1 otherwise), in rows of its own kind. */
+START_TEST(minipool_throughput_rows_are_exact)
+{
+    const char *argv[] = {"pool", "--experiment", "throughput", "--kind",
+                          "minipool", "--tasks", "3000", "--repeat", "2",
+                          "--csv", NULL};
+    char command[256];
+    struct program_result r = run_pool(60, argv, NULL, command, sizeof command);
+    ck_assert_msg(r.status == 0, "%s: exit %d: %s", command, r.status, r.err);
+    ck_assert_msg(strncmp(r.out, "kind,api,tasks,seconds\n", 23) == 0, "%s", r.out);
+    int rows = 0, async = 0, apply = 0;
+    for (char *line = strchr(r.out, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
+        char kind[32], api[32];
+        int tasks;
+        double seconds;
+        ck_assert_msg(sscanf(line + 1, "%31[^,],%31[^,],%d,%lf", kind, api,
+                             &tasks, &seconds) == 4, "bad row: %.60s", line + 1);
+        ck_assert_str_eq(kind, "minipool");
+        async += strcmp(api, "apply_async") == 0 && tasks == 3000;
+        apply += strcmp(api, "apply") == 0 && tasks == 300;
+        rows++;
+    }
+    ck_assert_msg(rows == 6 && async == 2 && apply == 2, "%s: rows:\n%s",
+                  command, r.out);
+    program_result_free(&r);
+}
+END_TEST
+
 /* ---- The killed worker ---------------------------------------------------------- */
 
 START_TEST(killed_worker_task_gets_an_error)
@@ -581,6 +610,7 @@ static const struct bad_line bad_lines[] = {
     {{"--experiment", "tour"}, "--experiment"},
     {{"--experiment"}, "--experiment"},
     {{"--kind", "fiber"}, "--kind"},
+    {{"--kind", "minipool", "--experiment", "apply"}, "--kind minipool"},
     {{"--workers", "0"}, "--workers"},
     {{"--workers", "1025"}, "--workers"},
     {{"--tasks", "0"}, "--tasks"},
@@ -627,6 +657,7 @@ Suite *pool_lab_suite(void)
     tcase_add_loop_test(experiments, map_returns_results_in_input_order, 0, 2);
     tcase_add_loop_test(experiments, futures_show_every_state, 0, 2);
     tcase_add_test(experiments, throughput_says_which_case_it_was_in);
+    tcase_add_test(experiments, minipool_throughput_rows_are_exact);
     suite_add_tcase(suite, experiments);
 
     TCase *killing = tcase_create("pool_lab_kill_worker");

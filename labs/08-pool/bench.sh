@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Lab 08 (E3, E4, E10) benchmark: what a pool costs and when it pays off.
-#   a. empty-task throughput: apply_async and apply on a process pool and a
-#      thread pool, and a raw pipe ping-pong measured in the same run; and,
+#   a. empty-task throughput: apply_async and apply on a process pool, a
+#      thread pool and minipool.c's small pool, and a raw pipe ping-pong
+#      measured in the same run; and,
 #      when python3 is installed, CPython's multiprocessing.Pool on the same
 #      empty tasks (labs/08-pool/pool.py)           -> results/pool-throughput.csv
 #   b. speedup vs work per task (1 us .. 10 ms): process pool, thread pool,
@@ -59,13 +60,14 @@ check() {
 bench_scratch
 python=0
 command -v python3 >/dev/null && python=1
-steps=$(( 2 + python + ${#wlist[@]} + 2 ))
+steps=$(( 3 + python + ${#wlist[@]} + 2 ))
 
 # a. Throughput, one kind per step; the program interleaves the three
 # measurements repetition by repetition, so a slow patch hits all alike.
 header="kind,api,tasks,seconds"
 echo "$header" > "$tmp/pool-throughput.csv"
-for kind in process thread; do
+# minipool: the readable pool of minipool.c, beside the fast one.
+for kind in process thread minipool; do
     bench_step "throughput, $kind pool, $async empty apply_async tasks, $round_trips apply and pipe round trips, $reps reps"
     run "$tmp/one.csv" --experiment throughput --kind "$kind" --tasks "$async" --repeat "$reps"
     check "$tmp/one.csv" "$header" $((3 * reps)) '

@@ -33,7 +33,11 @@ enum experiment {
     EXPERIMENT_COUNT
 };
 
-enum kind { KIND_PROCESS, KIND_THREAD };
+enum kind {
+    KIND_PROCESS,
+    KIND_THREAD,
+    KIND_MINIPOOL, /* minipool.c, the readable pool: throughput only */
+};
 
 /* The command line, validated (pool.c). */
 struct options {

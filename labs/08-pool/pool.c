@@ -643,7 +643,8 @@ _Noreturn void die_pool_status(const char *file, int line, const char *what,
 static const char *const experiment_names[] = {
     "callbacks", "apply", "timeline", "map", "spawn-cost", "futures",
     "kill-worker", "throughput", "speedup", NULL};
-static const char *const kind_names[] = {"process", "thread", NULL};
+static const char *const kind_names[] = {"process", "thread", "minipool",
+                                         NULL};
 
 /* Which experiments each optional flag means something to: a flag given to
  * an experiment that would ignore it is refused, not silently dropped. */
@@ -686,6 +687,10 @@ static void check_combinations(const struct program *program,
                           applies[i].flag, experiment_names[o->experiment],
                           list);
     }
+    if (o->kind == KIND_MINIPOOL && o->experiment != EXPERIMENT_THROUGHPUT)
+        flags_usage_error(program, "--kind minipool: only with --experiment "
+                                   "throughput (minipool.c is the pool to "
+                                   "read; the experiments use common/pool)");
     if (o->experiment == EXPERIMENT_KILL_WORKER && o->kind == KIND_THREAD)
         flags_usage_error(program, "--kind thread: not with --experiment "
                                    "kill-worker (SIGKILL ends a whole "
@@ -719,7 +724,8 @@ int main(int argc, char **argv)
          .help = "which experiment (listed above)"},
         {.name = "kind", .type = FLAG_CHOICE, .target = &o.kind,
          .choices = kind_names, .value_name = "K",
-         .help = "the pool's workers are processes or threads"},
+         .help = "the pool's workers are processes or threads; minipool: "
+                 "the small pool of minipool.c (throughput only)"},
         {.name = "workers", .type = FLAG_COUNT, .target = &workers, .min = 1,
          .max = POOL_MAX_WORKERS, .value_name = "W",
          .help = "the pool's workers (by default the documents' Pool(N); "

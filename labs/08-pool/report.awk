@@ -38,9 +38,9 @@ END {
         print ""
         printf "| pool | apply_async (tasks/s) | per task | apply (round trips/s) | per round trip | raw pipe ping-pong | apply / ping-pong |\n"
         print "|---|---:|---:|---:|---:|---:|---:|"
-        split("process thread cpython-process", kinds, " ")
-        split("processes|threads|CPython multiprocessing.Pool", kindnames, "|")
-        for (i = 1; i <= 3; i++) {
+        split("process thread minipool cpython-process", kinds, " ")
+        split("processes|threads|minipool.c (processes, pipes)|CPython multiprocessing.Pool", kindnames, "|")
+        for (i = 1; i <= 4; i++) {
             a = kinds[i] SUBSEP "apply_async"; b = kinds[i] SUBSEP "apply"; p = kinds[i] SUBSEP "pipe-pingpong"
             if (!(a in r)) continue
             printf "| %s | %s (%s–%s) | %s | %s | %s | %s | %s |\n", kindnames[i],
@@ -71,6 +71,12 @@ END {
                 per[b] < per[p] ? "Faster than a pipe: the pool hands tasks over through shared memory and spins briefly before it sleeps, so a short task costs no sleep and wake-up." : ""
         if ((a in r) && (b in r))
             printf "- apply_async moves %.0fx as many tasks per second as apply: apply waits for each result (one task in flight), apply_async keeps every worker busy — E4's lesson at the scale of microseconds.\n", r[a] / r[b]
+        ma = "minipool" SUBSEP "apply_async"; mb = "minipool" SUBSEP "apply"
+        if ((ma in r) && (a in r)) {
+            printf "- minipool.c, the ~150-line pool to read first (a task pipe, a result pipe, a handler thread: CPython's shape): %s through apply_async, %s per apply round trip. The fast pool's shared memory and spinning buy %.0fx on apply_async and %.1fx on apply", rate(r[ma]), us(per[mb]), r[a] / r[ma], per[mb] / per[b]
+            if (ca in r) printf "; minipool's frames of fixed size, against CPython's pickling, buy %.0fx on apply_async", r[ma] / r[ca]
+            print "."
+        }
         ta = "thread" SUBSEP "apply_async"; tb = "thread" SUBSEP "apply"
         if ((ta in r) && (a in r))
             printf "- Thread pool: %s through apply_async, %s per apply round trip (process pool: %s and %s).\n", rate(r[ta]), us(per[tb]), rate(r[a]), us(per[b])
