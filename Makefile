@@ -50,7 +50,7 @@ TEST_OBJ := $(TEST_SRC:%.c=$(OBJ)/%.o)
 TEST_BIN := $(BIN)/tests
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
 
-.PHONY: all labs tests test check check-handouts run-tests bench plots deps clean help
+.PHONY: all labs tests test check check-handouts run-tests bench plots deps clean help skels grade check-skels
 all: labs
 labs: $(LAB_BINS)
 # The labs and the test runner, without running anything.
@@ -98,6 +98,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 test: deps
 	$(MAKE) --no-print-directory -j$(JOBS) run-tests
 	$(MAKE) --no-print-directory check-handouts
+	$(MAKE) --no-print-directory check-skels
 	$(MAKE) --no-print-directory check
 
 # Every transcript in every handout, replayed and compared by shape with
@@ -109,6 +110,20 @@ check-handouts: labs
 check:
 	$(MAKE) --no-print-directory -j$(JOBS) run-tests VARIANT=asan
 	$(MAKE) --no-print-directory -j$(JOBS) run-tests VARIANT=tsan
+
+# Student exercises: skeletons cut from the labs' own sources, graded by the
+# labs' own integration tests (scripts/skels.sh, scripts/grade.sh).
+skels:
+	scripts/skels.sh $(LAB)
+
+GRADE_ENV = CC="$(CC)" CFLAGS="$(CFLAGS)" LDFLAGS="$(LDFLAGS)" LDLIBS="$(LDLIBS)"
+grade: $(LIBCOMMON) $(TEST_BIN) $(LAB_BINS)
+	@$(GRADE_ENV) scripts/grade.sh "$(LAB)" $(if $(SOLUTION),solution)
+
+# Every fresh skeleton fails its checks; the grader passes a reference.
+check-skels: $(LIBCOMMON) $(TEST_BIN) $(LAB_BINS)
+	@echo "== skeletons: each fails its lab's checks until written"
+	@$(GRADE_ENV) scripts/check-skels.sh
 
 bench: deps
 	$(MAKE) --no-print-directory -j$(JOBS) all
@@ -132,6 +147,8 @@ help:
 	@echo "make bench      run every lab's benchmark, draw plots/, write results/REPORT.md"
 	@echo "                SIZE=quick (smoke run) or SIZE=full (the documents' full sizes)"
 	@echo "make plots      redraw plots/ from the data already in results/"
+	@echo "make skels      write students/NN-name/: each lab with its exercises cut out"
+	@echo "make grade LAB=NN   run lab NN's checks on your copy (SOLUTION=1: on the reference)"
 	@echo "make deps       install gcc, make, gnuplot, hyperfine, check (apt-get, as root)"
 	@echo "make clean      remove build/"
 

@@ -1,7 +1,7 @@
 /* harness.h: what the tests need beyond Check itself.
  *
  *  - program_run(): run a lab binary (from BIN_DIR, the binaries of the same
- *    build variant) with a hard time bound, capturing stdout and stderr, so
+ *    build variant, or from $LAB_BIN_DIR when set: make grade) with a hard time bound, capturing stdout and stderr, so
  *    integration tests can check exit statuses and output.
  *  - become_subreaper() / children_left(): the test process adopts every
  *    orphan of the programs it runs (PR_SET_CHILD_SUBREAPER), so "the

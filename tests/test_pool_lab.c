@@ -402,7 +402,7 @@ START_TEST(minipool_throughput_rows_are_exact)
 {
     const char *argv[] = {"pool", "--experiment", "throughput", "--kind",
                           "minipool", "--tasks", "3000", "--repeat", "2",
-                          "--csv", NULL};
+                          "--csv", "--timeout", "10", NULL};
     char command[256];
     struct program_result r = run_pool(60, argv, NULL, command, sizeof command);
     ck_assert_msg(r.status == 0, "%s: exit %d: %s", command, r.status, r.err);

@@ -47,8 +47,11 @@ struct count_input {
  * is kept from deleting the loop is explained in kernel.h. */
 static int calc(struct worker *self)
 {
-    const struct count_input *input = self->input;
     uint64_t sum = 0;
+    /* EXERCISE 7: add 1 to sum input->iterations times: kernel_count() in
+     * chunks of KERNEL_CHUNK, calling worker_checkpoint(self) after each
+     * chunk (the eval breaker: under the GIL that is where it changes hands) */
+    const struct count_input *input = self->input;
     for (uint64_t left = input->iterations; left > 0;) {
         uint64_t chunk = left < KERNEL_CHUNK ? left : KERNEL_CHUNK;
         sum = kernel_count(sum, chunk);
