@@ -316,6 +316,53 @@ START_TEST(report_verdict_checks_processes_too)
 }
 END_TEST
 
+/* --quiz shows the problem and runs nothing; the same seed is the same
+ * problem; --answer predicts with the experiment's own rule (the bound the
+ * run prints) and then runs it. */
+START_TEST(quiz_hides_and_answer_predicts_what_the_run_prints)
+{
+    const char *quiz_argv[] = {"count", "--quiz", "--seed", "11", NULL};
+    struct program_result first = run_count(quiz_argv);
+    struct program_result again = run_count(quiz_argv);
+    ck_assert_msg(first.status == 0, "exit %d: %s", first.status, first.err);
+    ck_assert_str_eq(first.out, again.out);
+    ck_assert_msg(strstr(first.out, "== serial") == NULL &&
+                      strstr(first.out, "Summary") == NULL,
+                  "the quiz ran the experiment:\n%s", first.out);
+    int workers = 0, cpus = 0;
+    const char *setup = strstr(first.out, "(seed 11): ");
+    ck_assert_msg(setup != NULL && sscanf(setup, "(seed 11): %d worker", &workers) == 1,
+                  "%s", first.out);
+    const char *may = strstr(first.out, "may use ");
+    ck_assert(may != NULL && sscanf(may, "may use %d CPU", &cpus) == 1);
+    int marks = 0;
+    for (const char *q = first.out; (q = strstr(q, "  ?\n")) != NULL; q++)
+        marks++;
+    ck_assert_msg(marks == 3, "three results hidden, got %d:\n%s", marks,
+                  first.out);
+    program_result_free(&first);
+    program_result_free(&again);
+
+    /* Small and quick: the answer's size flags override the seed's. */
+    const char *answer_argv[] = {"count", "--answer", "--seed", "11",
+                                 "--iterations", "2M", NULL};
+    struct program_result r = run_count(answer_argv);
+    ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+    int bound = workers < cpus ? workers : cpus;
+    char expected[64];
+    snprintf(expected, sizeof expected, "at most %dx is possible", bound);
+    ck_assert_msg(strstr(r.out, expected) != NULL, "the run says another "
+                  "bound than min(%d, %d):\n%s", workers, cpus, r.out);
+    snprintf(expected, sizeof expected, "thread      predicted at most %dx",
+             bound);
+    ck_assert_msg(strstr(r.out, expected) != NULL, "no '%s':\n%s", expected,
+                  r.out);
+    ck_assert_msg(strstr(r.out, "thread+gil  predicted at most 1x") != NULL,
+                  "%s", r.out);
+    program_result_free(&r);
+}
+END_TEST
+
 /* Bad command lines: exit 2, the flag named on stderr's first line, the
  * usage hint on the second, nothing on stdout (nothing ran). */
 static const struct bad_line bad_lines[] = {
@@ -341,6 +388,10 @@ static const struct bad_line bad_lines[] = {
     {{"--switch-interval", "-5", "--mode", "all"}, "--switch-interval"},
     {{"--workers", "2", "--workers", "3"}, "--workers"},
     {{"5"}, "'5'"},
+    {{"--seed", "3"}, "--seed"},
+    {{"--quiz", "--answer"}, "--quiz"},
+    {{"--quiz", "--csv"}, "--quiz"},
+    {{"--answer", "--mode", "thread"}, "--quiz"},
 };
 
 START_TEST(bad_command_line_is_refused_with_exit_2)
@@ -447,6 +498,7 @@ Suite *count_suite(void)
     tcase_add_test(output, mode_all_prints_the_summary_table);
     tcase_add_test(output, one_allowed_cpu_is_named_as_the_reason);
     tcase_add_test(output, report_verdict_checks_processes_too);
+    tcase_add_test(output, quiz_hides_and_answer_predicts_what_the_run_prints);
     suite_add_tcase(suite, output);
 
     TCase *usage = tcase_create("count_usage");

@@ -26,6 +26,7 @@
 #include "gil.h"
 #include "kernel.h"
 #include "proc.h"
+#include "quiz.h"
 #include "timing.h"
 #include "watchdog.h"
 #include "workers.h"
@@ -96,6 +97,7 @@ struct options {
     uint64_t workers, iterations, repeat, warmup;
     double switch_interval_ms, timeout;
     bool csv;
+    struct quiz quiz; /* --quiz, --answer, --seed */
 };
 
 static struct options parse(int argc, char **argv, struct program *program)
@@ -121,10 +123,32 @@ static struct options parse(int argc, char **argv, struct program *program)
                  "sys.setswitchinterval, which takes seconds)"},
         flag_timeout(&options.timeout),
         flag_csv(&options.csv),
+        flag_quiz(&options.quiz.quiz),
+        flag_answer(&options.quiz.answer),
+        flag_seed_random(&options.quiz.seed),
         FLAG_END,
     };
     program->flags = flags;
     flags_parse_or_exit(program, argc, argv);
+    quiz_start(&options.quiz, program);
+    bool quizzing = options.quiz.quiz || options.quiz.answer;
+    if (quizzing && (options.mode != MODE_ALL || options.csv))
+        flags_usage_error(program, "--quiz, --answer: only with --mode all "
+                                   "and without --csv (the question is every "
+                                   "configuration's speedup)");
+    if (options.quiz.seeded && !quizzing)
+        flags_usage_error(program, "--seed: only with --quiz or --answer "
+                                   "(nothing else in count is random)");
+    /* A seed makes a new problem: the worker count and the size, unless
+     * the command line chose them. */
+    if (options.quiz.seeded) {
+        static const uint64_t sizes[] = {20000000, 50000000, 100000000};
+        if (!flags_given(program, "workers"))
+            options.workers =
+                (uint64_t)quiz_pick(&options.quiz, 1, 2 * proc_cpu_count() + 2);
+        if (!flags_given(program, "iterations"))
+            options.iterations = sizes[quiz_pick(&options.quiz, 0, 2)];
+    }
 
     /* Checks across flags, before anything runs. */
     if (options.gil && options.mode != MODE_THREAD)
@@ -193,6 +217,17 @@ static void narrate_run(const struct config *config,
            (unsigned long long)options->iterations);
 }
 
+/* The most a configuration can gain over serial in this run: min(workers,
+ * the CPUs its affinity allows) for threads and processes, 1 under the GIL
+ * (one thread counts at a time).  interpret() explains a run against it and
+ * --answer predicts with it: the answer is the experiment's own rule. */
+static int speedup_bound(int config, const struct options *options)
+{
+    int cpus = proc_cpu_count();
+    int possible = (int)options->workers < cpus ? (int)options->workers : cpus;
+    return config == THREAD || config == PROCESS ? possible : 1;
+}
+
 /* Say what the numbers mean: the reason given depends on the measured
  * speedup and on what was possible in this run (min(workers, the CPUs its
  * affinity allows)), so the words never contradict the table above them:
@@ -258,7 +293,7 @@ static const char *reason(int config, double speedup, int possible, int cpus,
 static void interpret(const double *speedups, const struct options *options)
 {
     int cpus = proc_cpu_count();
-    int possible = (int)options->workers < cpus ? (int)options->workers : cpus;
+    int possible = speedup_bound(THREAD, options);
     printf("\nWhat this shows (at most %dx is possible: %llu worker%s, %d "
            "CPU%s this run may use):\n",
            possible, (unsigned long long)options->workers,
@@ -273,7 +308,8 @@ static void interpret(const double *speedups, const struct options *options)
 
 static void print_summary(const int *chosen, int chosen_count,
                           double samples[][REPEAT_MAX],
-                          const struct options *options)
+                          const struct options *options,
+                          double speedups[CONFIG_COUNT])
 {
     int repeat = (int)options->repeat;
     printf("\nSummary: %llu worker%s x %llu iterations, %d CPU%s, median of %d "
@@ -285,7 +321,6 @@ static void print_summary(const int *chosen, int chosen_count,
     printf("  %-11s %10s %10s %10s %9s\n", "mode", "median", "min", "max",
            chosen_count > 1 ? "speedup" : "");
     double serial = 0;
-    double speedups[CONFIG_COUNT] = {0};
     for (int c = 0; c < chosen_count; c++) {
         struct stats s = stats_of(samples[chosen[c]], repeat);
         if (chosen[c] == SERIAL)
@@ -309,6 +344,58 @@ static void print_summary(const int *chosen, int chosen_count,
                    serial / 1e9);
     if (chosen_count == CONFIG_COUNT)
         interpret(speedups, options);
+}
+
+/* ---- Predict, then check (--quiz, --answer) ---------------------------- */
+
+static void print_problem(const struct options *options)
+{
+    const struct quiz *quiz = &options->quiz;
+    int cpus = proc_cpu_count();
+    printf("count %s (seed %llu%s): %llu worker%s each add 1 to a sum %llu "
+           "times;\n  this run may use %d CPU%s. The speedup over serial "
+           "(serial time / its time) of:\n",
+           quiz->quiz ? "quiz" : "answer", (unsigned long long)quiz->seed,
+           quiz->seeded ? "" : ", drawn", (unsigned long long)options->workers,
+           options->workers == 1 ? "" : "s",
+           (unsigned long long)options->iterations, cpus, cpus == 1 ? "" : "s");
+    for (int c = THREAD; c < CONFIG_COUNT; c++) {
+        int bound = speedup_bound(c, options);
+        printf("  %-11s ", configs[c].label);
+        if (quiz->quiz)
+            printf("?\n");
+        else if (c == THREAD_GIL)
+            printf("about 1x, at most 1x: one thread counts at a time, "
+                   "whatever the workers\n");
+        else if (bound == 1)
+            printf("at most 1x: %s\n", cpus == 1 ? "one CPU, so they take "
+                   "turns" : "one worker, nothing runs at the same time");
+        else
+            printf("at most %dx = min(%llu workers, %d CPUs)%s\n", bound,
+                   (unsigned long long)options->workers, cpus,
+                   c == THREAD ? ", a little less for starting threads"
+                               : ", less than threads by each fork's cost");
+    }
+    if (quiz->quiz)
+        printf("Predict, then see: build/bin/count --answer --seed %llu%s\n",
+               (unsigned long long)quiz->seed,
+               quiz->seeded ? "" : " --workers ... (the same flags)");
+    else
+        printf("The run, to check it:\n");
+}
+
+/* After an --answer run: each measured speedup against its prediction. */
+static void check_answer(const double *speedups, const struct options *options)
+{
+    printf("\nThe answer, checked against this run:\n");
+    for (int c = THREAD; c < CONFIG_COUNT; c++) {
+        int bound = speedup_bound(c, options);
+        bool within = speedups[c] <= bound * 1.05;
+        printf("  %-11s predicted at most %dx, measured %.2fx: %s\n",
+               configs[c].label, bound, speedups[c],
+               within ? "as predicted"
+                      : "above the bound: the machine's noise (try --repeat 5)");
+    }
 }
 
 /* ---- If the watchdog fires: say what was running ----------------------- */
@@ -358,6 +445,10 @@ int main(int argc, char **argv)
         .exit_notes = NULL,
     };
     struct options options = parse(argc, argv, &program);
+    if (options.quiz.quiz || options.quiz.answer)
+        print_problem(&options);
+    if (options.quiz.quiz)
+        return EXIT_OK; /* the question only: nothing runs */
     watchdog_start(program.name, options.timeout);
     watchdog_set_diagnosis(diagnose, &options);
 
@@ -436,9 +527,12 @@ done:
         return EXIT_WRONG;
     }
     if (!options.csv) {
-        print_summary(chosen, chosen_count, samples, &options);
+        double speedups[CONFIG_COUNT] = {0};
+        print_summary(chosen, chosen_count, samples, &options, speedups);
         printf("Check: every sum is %llu. OK\n",
                (unsigned long long)options.iterations);
+        if (options.quiz.answer)
+            check_answer(speedups, &options);
     }
     return EXIT_OK;
 }
