@@ -20,7 +20,9 @@
 #     blanks are ignored, and a run of one bar character (# = * . -) counts
 #     as one.  "elapsed 43.8 ms" matches "elapsed 1.2 s";
 #     "OVERSOLD by 4" does not match "correct".
-#   - A line "..." alone stands for zero or more lines.
+#   - A line "..." alone stands for zero or more lines.  A line that ends in
+#     " ..." stands for any line that begins as it does (a state that varies
+#     from run to run, after a fixed start).
 #   - "<!-- transcript: unordered -->" right before the fence: each command's
 #     lines are compared as a multiset (output of concurrent processes).
 #   - "<!-- transcript: alone -->" right before the fence: the block runs on
@@ -145,7 +147,8 @@ sub replay {
 # or [expected line number or undef, expected text, actual text].
 sub compare_ordered {
     my ($expected, $actual, $tmp) = @_;
-    my @want = map { [$_->[0], $_->[1], $_->[1] =~ /^\s*\.\.\.\s*$/ ? undef : shape($_->[1])] } @$expected;
+    my @want = map { [$_->[0], $_->[1], $_->[1] =~ /^\s*\.\.\.\s*$/ ? undef : shape(strip_open($_->[1])),
+                      is_open($_->[1])] } @$expected;
     my @got = map { shape($_, $tmp) } @$actual;
     # The report names the furthest handout line that failed to match a
     # concrete program line: that is where the two part ways.
@@ -166,7 +169,7 @@ sub compare_ordered {
             }
             return 0;
         }
-        return 1 if $g < @got && $want[$w][2] eq $got[$g] && $match->($w + 1, $g + 1);
+        return 1 if $g < @got && same($want[$w], $got[$g]) && $match->($w + 1, $g + 1);
         ($best_w, $best_g) = ($w, $g) if $w > $best_w;
         return 0;
     };
@@ -177,6 +180,15 @@ sub compare_ordered {
             $g < @$actual ? $actual->[$g] : '(end of output)'];
 }
 
+# A handout line that ends in " ..." is open: it matches any line that
+# begins with the same shape.
+sub is_open { return $_[0] =~ /\S\s+\.\.\.\s*$/ ? 1 : 0 }
+sub strip_open { my $t = shift; $t =~ s/\s+\.\.\.\s*$// if is_open($t); return $t }
+sub same {
+    my ($want, $got) = @_;
+    return $want->[3] ? index($got, $want->[2]) == 0 : $want->[2] eq $got;
+}
+
 sub compare_unordered {
     my ($expected, $actual, $tmp) = @_;
     my %got;
@@ -184,7 +196,11 @@ sub compare_unordered {
     my $open = grep { $_->[1] =~ /^\s*\.\.\.\s*$/ } @$expected;
     for my $want (@$expected) {
         next if $want->[1] =~ /^\s*\.\.\.\s*$/;
-        my $key = shape($want->[1]);
+        my $key = shape(strip_open($want->[1]));
+        if (is_open($want->[1])) {   # any one line that begins so
+            ($key) = grep { $got{$_} > 0 && index($_, $key) == 0 } sort keys %got;
+            return [$want->[0], $want->[1], '(no line begins so, in any order)'] unless defined $key;
+        }
         return [$want->[0], $want->[1], '(no such line in any order)'] unless $got{$key};
         $got{$key}--;
     }

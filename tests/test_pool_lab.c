@@ -396,6 +396,35 @@ START_TEST(throughput_says_which_case_it_was_in)
 }
 END_TEST
 
+/* E5 as a quiz: the problem without the answer, nothing run; then the
+ * answer (a FIFO queue's start times), checked against the real run. */
+START_TEST(timeline_quiz_then_answer)
+{
+    const char *quiz[] = {"pool", "--experiment", "timeline", "--quiz",
+                          "--seed", "4", "--scale", "0.3", NULL};
+    char command[256];
+    struct program_result q = run_pool(30, quiz, NULL, command, sizeof command);
+    ck_assert_msg(q.status == 0, "%s: exit %d", command, q.status);
+    ck_assert_msg(strstr(q.out, "task 4 starts at ? s") != NULL &&
+                      strstr(q.out, "Parent process") == NULL &&
+                      strstr(q.out, "Waiting") == NULL,
+                  "%s: the quiz must ask and run nothing:\n%s", command, q.out);
+    program_result_free(&q);
+    const char *answer[] = {"pool", "--experiment", "timeline", "--answer",
+                            "--seed", "4", "--scale", "0.3", NULL};
+    struct program_result r = run_pool(60, answer, NULL, command, sizeof command);
+    ck_assert_msg(r.status == 0, "%s: exit %d: %s", command, r.status, r.err);
+    /* With seed 4, task 4 queues behind task 0, the first to end. */
+    ck_assert_msg(strstr(r.out, "task 4 starts at 0.388 s: it waits until task "
+                                "0 ends") != NULL,
+                  "%s: the predicted queue:\n%s", command, r.out);
+    ck_assert_msg(strstr(r.out, "every start as predicted") != NULL,
+                  "%s: the run did not match its prediction:\n%s", command,
+                  r.out);
+    program_result_free(&r);
+}
+END_TEST
+
 /* minipool.c, the readable pool: every task's result comes back (the
  * program checks each and exits 1 otherwise), in rows of its own kind. */
 START_TEST(minipool_throughput_rows_are_exact)
@@ -611,6 +640,8 @@ static const struct bad_line bad_lines[] = {
     {{"--experiment"}, "--experiment"},
     {{"--kind", "fiber"}, "--kind"},
     {{"--kind", "minipool", "--experiment", "apply"}, "--kind minipool"},
+    {{"--quiz", "--experiment", "apply"}, "--quiz"},
+    {{"--experiment", "timeline", "--quiz", "--answer"}, "--quiz"},
     {{"--workers", "0"}, "--workers"},
     {{"--workers", "1025"}, "--workers"},
     {{"--tasks", "0"}, "--tasks"},
@@ -658,6 +689,7 @@ Suite *pool_lab_suite(void)
     tcase_add_loop_test(experiments, futures_show_every_state, 0, 2);
     tcase_add_test(experiments, throughput_says_which_case_it_was_in);
     tcase_add_test(experiments, minipool_throughput_rows_are_exact);
+    tcase_add_test(experiments, timeline_quiz_then_answer);
     suite_add_tcase(suite, experiments);
 
     TCase *killing = tcase_create("pool_lab_kill_worker");

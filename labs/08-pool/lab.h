@@ -51,6 +51,7 @@ struct options {
     double work_us;       /* speedup: work per task */
     int repeat, warmup;
     bool csv;
+    bool quiz, answer;    /* timeline: predict the start times, then check */
 };
 
 /* ---- The work (baseline.c) --------------------------------------------- */

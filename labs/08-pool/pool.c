@@ -45,6 +45,7 @@
 #include "log.h"
 #include "pool.h"
 #include "proc.h"
+#include "quiz.h"
 #include "timing.h"
 #include "watchdog.h"
 
@@ -429,6 +430,28 @@ static void print_bar(double from, double to, double origin, double span,
     putchar('|');
 }
 
+/* What a FIFO pool of `workers` does with these sleeps: each task, in
+ * submission order, goes to the worker that is free first.  --answer's
+ * prediction; the run then shows whether the pool behaved so. */
+static void predict_timeline(int workers, int tasks, const double *sleeps,
+                             double *starts, int *after)
+{
+    double free_at[POOL_MAX_WORKERS] = {0};
+    int last[POOL_MAX_WORKERS];
+    for (int w = 0; w < workers; w++)
+        last[w] = -1;
+    for (int i = 0; i < tasks; i++) {
+        int first = 0;
+        for (int w = 1; w < workers; w++)
+            if (free_at[w] < free_at[first])
+                first = w;
+        starts[i] = free_at[first];
+        after[i] = last[first]; /* -1: a worker was idle */
+        free_at[first] += sleeps[i];
+        last[first] = i;
+    }
+}
+
 int experiment_timeline(const struct options *o)
 {
     int workers = o->workers ? o->workers : 4, tasks = o->tasks ? o->tasks : 5;
@@ -445,6 +468,32 @@ int experiment_timeline(const struct options *o)
         printf(" %.3f", sleeps[i]);
     }
     printf(" s\n");
+    double predicted[MAX_SHOWN];
+    int after[MAX_SHOWN];
+    predict_timeline(workers, tasks, sleeps, predicted, after);
+    if (o->quiz || o->answer) {
+        printf("%s: when does each task start, and which waits for whom?\n",
+               o->quiz ? "Quiz" : "Answer (a FIFO queue: each task takes the "
+                                  "worker that is free first)");
+        for (int i = 0; i < tasks; i++) {
+            if (o->quiz)
+                printf("  task %d starts at ? s\n", i);
+            else if (after[i] < 0)
+                printf("  task %d starts at %.3f s: a worker is free\n", i,
+                       predicted[i]);
+            else
+                printf("  task %d starts at %.3f s: it waits until task %d "
+                       "ends and frees its worker\n", i, predicted[i],
+                       after[i]);
+        }
+        if (o->quiz) {
+            printf("Predict, then see: build/bin/pool --experiment timeline "
+                   "--answer --seed %" PRIu64 " (and the same flags)\n",
+                   o->seed);
+            return EXIT_OK; /* the question only: nothing runs */
+        }
+        printf("The run, to check it:\n");
+    }
     printf("Parent process %d.\n", (int)getpid());
 
     struct pool *pool = pool_create(&(struct pool_options){
@@ -541,6 +590,25 @@ int experiment_timeline(const struct options *o)
         fprintf(stderr, "pool: WRONG: more tasks ran at once than there are "
                         "workers, or a worker ran two at once\n");
         return EXIT_WRONG;
+    }
+    if (o->answer) {
+        /* Start-up and hand-over take milliseconds: a start within 20 ms
+         * (plus 5% of the run, for a slow machine) is the predicted one. */
+        double tolerance = 0.02 + 0.05 * span;
+        int off = 0;
+        printf("\nThe answer, checked against this run (within %.0f ms):\n",
+               tolerance * 1e3);
+        for (int i = 0; i < tasks; i++) {
+            double measured = results[i].started - origin;
+            bool near = measured - predicted[i] < tolerance &&
+                        predicted[i] - measured < tolerance;
+            off += !near;
+            printf("  task %d: predicted %.3f s, started %.3f s: %s\n", i,
+                   predicted[i], measured, near ? "as predicted" : "OFF");
+        }
+        printf("  %s\n", off == 0 ? "every start as predicted"
+                                  : "some starts were off: a slow machine, "
+                                    "or ties between equal end times");
     }
     return EXIT_OK;
 }
@@ -661,6 +729,8 @@ static const struct {
                   ONLY(EXPERIMENT_FUTURES) | ONLY(EXPERIMENT_KILL_WORKER)},
     {"seed", ONLY(EXPERIMENT_TIMELINE) | ONLY(EXPERIMENT_KILL_WORKER)},
     {"work-us", ONLY(EXPERIMENT_SPEEDUP)},
+    {"quiz", ONLY(EXPERIMENT_TIMELINE)},
+    {"answer", ONLY(EXPERIMENT_TIMELINE)},
     {"repeat", ONLY(EXPERIMENT_APPLY) | ONLY(EXPERIMENT_SPAWN_COST) |
                    ONLY(EXPERIMENT_THROUGHPUT) | ONLY(EXPERIMENT_SPEEDUP) |
                    ONLY(EXPERIMENT_KILL_WORKER)},
@@ -687,6 +757,9 @@ static void check_combinations(const struct program *program,
                           applies[i].flag, experiment_names[o->experiment],
                           list);
     }
+    if (o->quiz && o->answer)
+        flags_usage_error(program, "--quiz, --answer: one or the other (the "
+                                   "quiz hides what the answer shows)");
     if (o->kind == KIND_MINIPOOL && o->experiment != EXPERIMENT_THROUGHPUT)
         flags_usage_error(program, "--kind minipool: only with --experiment "
                                    "throughput (minipool.c is the pool to "
@@ -751,6 +824,8 @@ int main(int argc, char **argv)
         flag_repeat(&repeat),
         flag_warmup(&warmup),
         flag_seed_random(&seed),
+        flag_quiz(&o.quiz),
+        flag_answer(&o.answer),
         flag_timeout(&timeout),
         flag_csv(&o.csv),
         FLAG_END,
