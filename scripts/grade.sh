@@ -38,7 +38,7 @@ else
     what="your copy ($source_dir)"
 fi
 
-out=build/grade/bin
+out=${GRADE_BIN_DIR:-build/grade/bin}
 mkdir -p "$out"
 # Every other program as built; this lab's from the copy being graded.
 for binary in build/bin/*; do
@@ -53,10 +53,10 @@ if ! ${CC:-cc} $CFLAGS -I"$source_dir" "$source_dir"/*.c build/libcommon.a \
     exit 1
 fi
 
-echo "grade: running the $suite checks against build/grade/bin/$program"
+echo "grade: running the $suite checks against $out/$program"
 report=$(mktemp)
 trap 'rm -f "$report"' EXIT
-LAB_BIN_DIR=$(pwd)/$out CK_RUN_SUITE=$suite CK_VERBOSITY=verbose \
+LAB_BIN_DIR=$(cd "$out" && pwd) CK_RUN_SUITE=$suite CK_VERBOSITY=verbose \
     build/bin/tests > "$report" 2>&1 || true
 # Check's verbose lines: FILE:LINE:P|F|E:CASE:TEST:LOOP: MESSAGE
 awk -F: '

@@ -563,8 +563,55 @@ END_TEST
 
 /* ---- 5. Bad command lines ------------------------------------------------ */
 
+/* The quiz asks and runs nothing; the answer's prediction is what the run
+ * then shows: the hang and who waits on what, or the end. */
+START_TEST(quiz_hides_and_answer_predicts_what_the_run_shows)
+{
+    const char *quiz[] = {"deadlock", "--quiz", "--seed", "5", NULL};
+    char command[256];
+    struct program_result q = run_deadlock(30, quiz, command, sizeof command);
+    ck_assert_msg(q.status == 0 && strstr(q.out, "Does it end?  ?") != NULL &&
+                      strstr(q.out, "main started") == NULL,
+                  "%s: exit %d, the quiz must ask and run nothing:\n%s",
+                  command, q.status, q.out);
+    program_result_free(&q);
+    static const struct {
+        const char *consumers, *markers, *capacity;
+        int status;
+        const char *predicted, *shown;
+    } cases[] = {
+        {"2", "1", "4", 3, "It hangs: 1 consumer waits in get()",
+         "blocked in get() on an empty queue"},
+        {"1", "4", "2", 3, "main waits in put() on a full queue",
+         "blocked in put() on a full queue"},
+        {"2", "3", "2", 0, "1 marker stays in the queue",
+         "1 end marker was left in the queue"},
+        {"2", "2", "1", 0, "one marker per consumer", "--fix sentinel works"},
+    };
+    const int i = _i;
+    const char *argv[] = {"deadlock", "--answer", "--items", "1",
+                          "--consumers", cases[i].consumers, "--markers",
+                          cases[i].markers, "--capacity", cases[i].capacity,
+                          NULL};
+    struct program_result r = run_deadlock(30, argv, command, sizeof command);
+    ck_assert_msg(r.status == cases[i].status, "%s: exit %d, expected %d:\n%s%s",
+                  command, r.status, cases[i].status, r.out, r.err);
+    ck_assert_msg(strstr(r.out, cases[i].predicted) != NULL, "%s: predicted "
+                  "'%s'?\n%s", command, cases[i].predicted, r.out);
+    ck_assert_msg(strstr(r.out, cases[i].shown) != NULL ||
+                      strstr(r.err, cases[i].shown) != NULL,
+                  "%s: the run does not show '%s':\n%s%s", command,
+                  cases[i].shown, r.out, r.err);
+    program_result_free(&r);
+}
+END_TEST
+
 static const struct bad_line bad_lines[] = {
     {{"--scenario", "dining"}, "--scenario"},
+    {{"--markers", "2"}, "--markers"},
+    {{"--seed", "2"}, "--seed"},
+    {{"--quiz", "--fix", "close"}, "--quiz"},
+    {{"--quiz", "--answer"}, "--quiz"},
     {{"--fix", "retry"}, "--fix"},
     {{"--fix", "drain"}, "--fix drain"},
     {{"--fix", "order"}, "--fix order"},
@@ -657,6 +704,8 @@ Suite *deadlock_suite(void)
 
     TCase *fixes = tcase_create("deadlock_fixes");
     tcase_set_timeout(fixes, 30);
+    tcase_add_loop_test(fixes, quiz_hides_and_answer_predicts_what_the_run_shows,
+                        0, 4);
     tcase_add_loop_test(fixes, fix_consumes_every_item_exactly_once, 0,
                         (int)(sizeof fixed / sizeof *fixed));
     tcase_add_loop_test(fixes, fix_narration_says_how_it_ended, 0, 3);

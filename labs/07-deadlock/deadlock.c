@@ -43,6 +43,7 @@
 
 #include "checked.h"
 #include "flags.h"
+#include "quiz.h"
 #include "timing.h"
 #include "watchdog.h"
 
@@ -58,6 +59,7 @@ const char *const fix_names[] = {"none", "sentinel", "close", "timeout",
                                  "drain", "order", NULL};
 
 struct run run;
+static uint64_t run_quiz_seed; /* printed by the quiz */
 
 /* ---- If the watchdog fires ----------------------------------------------- */
 
@@ -219,12 +221,14 @@ static struct tally count_up(void)
 static int report(double seconds, bool csv)
 {
     /* Items still in the queue were never consumed: they count as lost. */
-    size_t left = 0;
+    size_t left = 0, markers_left = 0;
     struct item item;
     while (run.queue != NULL &&
            queue_get(run.queue, &item, sizeof item, NULL, QUEUE_NOWAIT) ==
-               QUEUE_OK)
+               QUEUE_OK) {
         left += item.producer >= 0;
+        markers_left += item.producer < 0;
+    }
 
     struct tally t = count_up();
     bool correct = t.lost == 0 && t.duplicated == 0 && t.balances_kept;
@@ -254,6 +258,10 @@ static int report(double seconds, bool csv)
             printf("deadlock: %zu item%s still in the queue: nobody was left "
                    "to get %s\n", left, left == 1 ? " was" : "s were",
                    left == 1 ? "it" : "them");
+        if (markers_left > 0)
+            printf("deadlock: %zu end marker%s left in the queue: more "
+                   "markers than consumers\n", markers_left,
+                   markers_left == 1 ? " was" : "s were");
         if (run.fix == FIX_NONE && correct)
             printf("deadlock: no deadlock this time: %s\n",
                    run.scenario == JOIN_BEFORE_DRAIN
@@ -281,6 +289,50 @@ static int report(double seconds, bool csv)
 
 /* ---- main ---------------------------------------------------------------- */
 
+/* ---- Predict, then check (--quiz, --answer) ------------------------------ */
+
+/* What --fix sentinel with `markers` end markers does, worked out as the
+ * run will show it.  FIFO: the markers go in after every item, so every
+ * item is consumed first; each consumer then takes one marker and stops.
+ * Fewer markers than consumers: the others wait in get() forever, and main
+ * waits to join them.  More: the extra ones stay in the queue, and if they
+ * do not fit (more than --capacity), main waits in put() forever, with
+ * every getter gone. */
+static void predict_sentinel(bool answer)
+{
+    int extra = run.markers - run.consumers;
+    printf("deadlock %s (seed %" PRIu64 "): %d producer%s x %d item%s, %d "
+           "consumer%s, a queue of %d;\n  after the producers, main puts %d "
+           "end marker%s, then joins the consumers.\n",
+           answer ? "answer" : "quiz", run_quiz_seed, run.producers,
+           run.producers == 1 ? "" : "s", run.items, run.items == 1 ? "" : "s",
+           run.consumers, run.consumers == 1 ? "" : "s", run.capacity,
+           run.markers, run.markers == 1 ? "" : "s");
+    if (!answer) {
+        printf("  Does it end?  ?\n  If it hangs: who waits on what?  ?\n");
+        return;
+    }
+    if (extra < 0)
+        printf("  It hangs: %d consumer%s wait%s in get() on an empty queue "
+               "for a marker that never comes,\n  and main waits in join() "
+               "for %s: a deadlock the watchdog will name (exit 3).\n",
+               -extra, -extra == 1 ? "" : "s", -extra == 1 ? "s" : "",
+               -extra == 1 ? "it" : "them");
+    else if (extra > run.capacity)
+        printf("  It hangs: every consumer stops at its marker, and %d more "
+               "do not fit in a queue of %d:\n  main waits in put() on a full "
+               "queue that nobody will ever get from (exit 3).\n",
+               extra, run.capacity);
+    else if (extra > 0)
+        printf("  It ends (exit 0): each consumer stops at its marker; %d "
+               "marker%s stay%s in the queue, unread.\n",
+               extra, extra == 1 ? "" : "s", extra == 1 ? "s" : "");
+    else
+        printf("  It ends (exit 0): one marker per consumer, each stops at "
+               "its own.\n");
+    printf("The run, to check it:\n");
+}
+
 int main(int argc, char **argv)
 {
     int scenario = PRODCONS, fix = FIX_NONE;
@@ -288,6 +340,8 @@ int main(int argc, char **argv)
              rounds = 3;
     double pause_scale = 1, give_up = 1, stall = 2, timeout = 60;
     bool trace_steps = false, csv = false;
+    uint64_t markers = 0;
+    struct quiz quiz = {0};
     struct flag flags[] = {
         {.name = "scenario", .type = FLAG_CHOICE, .target = &scenario,
          .choices = scenario_names, .value_name = "S",
@@ -327,8 +381,14 @@ int main(int argc, char **argv)
         {.name = "trace", .type = FLAG_SWITCH, .target = &trace_steps,
          .help = "print each blocking step before and after it, and what "
                  "is held"},
+        {.name = "markers", .type = FLAG_COUNT, .target = &markers, .min = 0,
+         .max = 1000, .value_name = "M", .default_text = "one per consumer",
+         .help = "--fix sentinel: how many end markers main puts"},
         flag_timeout(&timeout),
         flag_csv(&csv),
+        flag_quiz(&quiz.quiz),
+        flag_answer(&quiz.answer),
+        flag_seed_random(&quiz.seed),
         FLAG_END,
     };
     struct program program = {
@@ -368,6 +428,42 @@ int main(int argc, char **argv)
         .flags = flags,
     };
     flags_parse_or_exit(&program, argc, argv);
+    quiz_start(&quiz, &program);
+    bool quizzing = quiz.quiz || quiz.answer;
+    if (quizzing) {
+        /* The quiz is about --fix sentinel's markers: a seed draws a new
+         * problem, where the command line did not choose. */
+        if (flags_given(&program, "fix") && fix != FIX_SENTINEL)
+            flags_usage_error(&program, "--quiz, --answer: about --fix "
+                                        "sentinel (how many markers, what "
+                                        "then)");
+        if (scenario != PRODCONS || csv || trace_steps)
+            flags_usage_error(&program, "--quiz, --answer: only with "
+                                        "--scenario prodcons, without --csv "
+                                        "or --trace");
+        fix = FIX_SENTINEL;
+        if (quiz.seeded) {
+            if (!flags_given(&program, "producers"))
+                producers = (uint64_t)quiz_pick(&quiz, 1, 2);
+            if (!flags_given(&program, "items"))
+                items = (uint64_t)quiz_pick(&quiz, 1, 3);
+            if (!flags_given(&program, "consumers"))
+                consumers = (uint64_t)quiz_pick(&quiz, 1, 3);
+            if (!flags_given(&program, "capacity"))
+                capacity = (uint64_t)quiz_pick(&quiz, 1, 3);
+            if (!flags_given(&program, "markers"))
+                markers = (uint64_t)quiz_pick(&quiz, 0, (int)consumers + 4);
+        }
+        if (!flags_given(&program, "pause-scale"))
+            pause_scale = 0.1; /* a quick run: the answer is in the order */
+        if (!flags_given(&program, "stall"))
+            stall = 0.5;
+    } else if (quiz.seeded) {
+        flags_usage_error(&program, "--seed: only with --quiz or --answer "
+                                    "(nothing else in deadlock is random)");
+    }
+    if (flags_given(&program, "markers") && fix != FIX_SENTINEL)
+        flags_usage_error(&program, "--markers: only with --fix sentinel");
 
     refuse_contradictions(&program, scenario, fix, trace_steps, csv);
 
@@ -384,6 +480,17 @@ int main(int argc, char **argv)
     run.give_up = give_up;
     run.trace = trace_steps;
     run.narrate = !csv;
+    run.markers = flags_given(&program, "markers") || quiz.seeded
+                      ? (int)markers : run.consumers;
+    run_quiz_seed = quiz.seed;
+    if (quizzing)
+        predict_sentinel(quiz.answer);
+    if (quiz.quiz) {
+        printf("Predict, then see: build/bin/deadlock --answer --seed %" PRIu64
+               "%s\n", quiz.seed,
+               quiz.seeded ? "" : " (and the same flags)");
+        return EXIT_OK; /* the question only: nothing runs */
+    }
 
     watchdog_start(program.name, timeout);
 

@@ -53,6 +53,7 @@ struct run {
     enum scenario scenario;
     enum fix fix;
     int producers, consumers, items, capacity, workers, rounds;
+    int markers; /* --fix sentinel: end markers main puts (one per consumer) */
     double put_pause, get_pause, give_up;
     bool trace, narrate;
     struct shared *shared;

@@ -98,6 +98,10 @@ static void unlock_account(int me, int account)
  * order, every time a deadlock; with the global order, never. */
 static int first_lock_of(int worker)
 {
+    /* EXERCISE 3: worker w moves money from account w to account w + 1
+     * (round the ring); with --fix order it must take the lower-numbered
+     * of its two locks first (one global order: no cycle can form)
+     * instead: int from = worker; */
     int from = worker, to = (worker + 1) % run.workers;
     if (run.fix == FIX_ORDER && to < from)
         return to;

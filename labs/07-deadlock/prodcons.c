@@ -163,9 +163,14 @@ void run_prodcons(void)
     for (int p = 0; p < run.producers; p++)
         join_party(me, run.first_producer + p, &producers[p]);
     if (run.fix == FIX_SENTINEL) {
-        say("main: every producer has finished; it puts %d end marker%s, one "
-            "per consumer", run.consumers, run.consumers == 1 ? "" : "s");
-        for (int c = 0; c < run.consumers; c++)
+        say("main: every producer has finished; it puts %d end marker%s%s",
+            run.markers, run.markers == 1 ? "" : "s",
+            run.markers == run.consumers ? ", one per consumer"
+            : run.markers < run.consumers ? ", FEWER than the consumers"
+                                          : ", MORE than the consumers");
+        /* EXERCISE 2: put run.markers end_markers on the queue (put_item,
+         * blocking): each consumer stops at the first it gets */
+        for (int m = 0; m < run.markers; m++)
             put_item(me, &end_marker, QUEUE_BLOCK);
     }
     if (run.fix == FIX_NONE)
