@@ -84,8 +84,8 @@ export UBSAN_OPTIONS := halt_on_error=1:print_stacktrace=1:exitcode=66
 # atexit_sleep_ms=0: TSan otherwise pauses 1 s at every exit, and the tests
 # start hundreds of short-lived processes.
 export TSAN_OPTIONS  := halt_on_error=1:exitcode=66:second_deadlock_stack=1:atexit_sleep_ms=0
-# TEST_SHARDS: how many runners share the machine (default: one per core,
-# at most 4; see tests/main.c).  TEST_SHARDS=1 runs the suites one by one.
+# TEST_SHARDS: how many runners share the machine (default: two per core,
+# at most 4; see scripts/run-tests.sh).  TEST_SHARDS=1 runs the suites one by one.
 # Check's per-test timeouts are sized for the plain build; sanitized code is
 # slower, so they are scaled rather than loosened for everyone.
 run-tests: $(LAB_BINS) $(TEST_BIN)

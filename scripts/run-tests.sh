@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # run-tests.sh TESTS [SHARDS]: run the Check runner as SHARDS shards at once
-# (`tests --shard K/N`; default: one per core, at most 4), then print each
+# (`tests --shard K/N`; default: two per core, at most 4), then print each
 # shard's report in turn, so the output reads as one run.  Fails if any
 # shard failed.  The tests mostly wait (for a stall to be seen, a lock to be
 # held, a timeout to pass), so shards on separate cores overlap well.
 set -uo pipefail
 tests=$1
 cores=$(nproc 2>/dev/null || echo 1)
-shards=${2:-$(( cores < 4 ? cores : 4 ))}
+# Two per core (at most 4): most tests wait rather than compute, so a second
+# runner per core fills the waits (measured on 2 cores: 21 s against 36 s
+# for the plain pass).
+shards=${2:-$(( 2 * cores < 4 ? 2 * cores : 4 ))}
 [ "$shards" -ge 1 ] || shards=1
 # One suite or one case by name (CK_RUN_SUITE, CK_RUN_CASE): one runner.
 [ -z "${CK_RUN_SUITE:-}${CK_RUN_CASE:-}" ] || shards=1
