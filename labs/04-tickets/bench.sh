@@ -16,8 +16,8 @@ source "$(dirname "$0")/../../scripts/bench-lib.sh"   # LC_ALL=C, cd, BIN, SIZE,
 bench_start tickets "the program's own check failed; with a lock: the store and the buyers disagree"
 
 # Delays are in ms. The documents use 20 buyers, 1 ticket, 100 ms + 200 ms
-# (SIZE=full). A locked sale costs buyers x (read + write delay), so the
-# default divides both by 10 -- the program's own defaults, what a student
+# (SIZE=full). A locked sale costs buyers x read delay + sales x write delay
+# (only a buyer who buys waits to write), so the default divides both by 10 -- the program's own defaults, what a student
 # running `tickets` by hand sees. The race needs a read-to-write window long
 # next to the time the buyers take to start (a fork costs ~1 ms on a small
 # VM): far below 10 ms + 20 ms, processes barely overlap. 20 is always in the
@@ -39,7 +39,7 @@ lock_configs=("shm none process" "shm mutex process" "file file process")
 # serialized time of all its trials, never under 60 s.
 timeout_for() { awk -v trials="$1" -v b="$2" -v r="$read_ms" -v w="$write_ms" 'BEGIN { t = 10 * trials * b * (r + w) / 1000; printf "%d", (t < 60 ? 60 : (t > 86400 ? 86400 : t)) }'; }
 
-header="store,lock,mode,buyers,stock,trial,sold,left,oversold,seconds"
+header="store,lock,mode,buyers,stock,trial,sold,left,oversold,seconds,recorded,killed,early"
 
 # run OUTFILE TRIALS STORE LOCK MODE BUYERS: one invocation, its exit status
 # and its CSV checked against the contract, so a changed format or a broken
@@ -53,13 +53,14 @@ run() {
         -v stock="$stock" -v trials="$trials" '
         function bad(why) { print "tickets bench: " why ": " $0 > "/dev/stderr"; failed = 1; exit 1 }
         NR == 1 { if ($0 != header) bad("unexpected header"); next }
-        NF != 10 || $1 != store || $2 != lock || $3 != mode || $4 != b || $5 != stock { bad("row for another configuration") }
+        NF != 13 || $1 != store || $2 != lock || $3 != mode || $4 != b || $5 != stock { bad("row for another configuration") }
         $6 != ++rows { bad("trial " rows " expected") }
         $7 !~ /^[0-9]+$/ || $8 !~ /^[0-9]+$/ || $9 !~ /^[0-9]+$/ { bad("sold, left, oversold must be counts") }
         $9 != ($7 > $5 ? $7 - $5 : 0) { bad("oversold != max(sold - stock, 0)") }
         $8 > $5 { bad("more tickets left than the stock") }
         $10 !~ /^[0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?$/ || $10 <= 0 { bad("seconds must be positive") }
-        lock != "none" && ($9 != 0 || $7 != (b < stock ? b : stock) || $8 != stock - $7) { bad("with the lock the sale must be exact") }
+        $11 !~ /^[0-9]+$/ || $12 != 0 || $13 !~ /^[0-9]+$/ || $13 > b { bad("recorded, killed, early: counts; nobody killed") }
+        lock != "none" && ($11 != $7 || $9 != 0 || $7 != (b < stock ? b : stock) || $8 != stock - $7) { bad("with the lock the sale must be exact") }
         END { if (!failed && rows != trials) { print "tickets bench: expected " trials " rows, got " rows + 0 > "/dev/stderr"; exit 1 } }
     ' "$out"
 }

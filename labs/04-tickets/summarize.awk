@@ -2,10 +2,12 @@
 # tickets-lock.csv (second file) to one row per (experiment, store, lock,
 # mode, buyers): the trials, oversold min/median/max/mean and in how many
 # trials it was > 0, seconds min/median/max/mean, and the analytic time of a
-# fully serialized sale, buyers x (read + write delay).
+# fully serialized sale, buyers x read delay + sales x write delay (only a
+# buyer who buys waits to write; sales = min(buyers, stock)).
 # Usage: awk -F, -v read_ms=R -v write_ms=W -f scripts/stats.awk \
 #            -f summarize.awk RACE LOCK > SUMMARY   (sort, median: stats.awk)
-# Input rows: store,lock,mode,buyers,stock,trial,sold,left,oversold,seconds
+# Input rows: store,lock,mode,buyers,stock,trial,sold,left,oversold,seconds,
+#             recorded,killed,early
 # POSIX awk only (Debian's awk is mawk).
 FNR == 1 { file++; next }            # the header of each file
 {
@@ -36,6 +38,6 @@ END {
         # removed by the caller's sort | cut.
         printf "%s|%s,%d,%s,%s,%d,%g,%g,%g,%.3g,%d,%.6g,%.6g,%.6g,%.6g,%.6g\n", rank[key], key, stock[key],
             read_ms, write_ms, n, o[1], median(o, n), o[n], osum / n, hits,
-            s[1], median(s, n), s[n], ssum / n, b * (read_ms + write_ms) / 1000 | "sort -t, -k1,1n -k2,2n -k3,3n | cut -d'|' -f2-"
+            s[1], median(s, n), s[n], ssum / n, (b * read_ms + (b + 0 < stock[key] + 0 ? b : stock[key]) * write_ms) / 1000 | "sort -t, -k1,1n -k2,2n -k3,3n | cut -d'|' -f2-"
     }
 }

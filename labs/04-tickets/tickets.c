@@ -1,469 +1,233 @@
 /* tickets.c: selling tickets -- the race, the lock, and a buyer killed
- * inside the lock (E9, E12).
+ * inside the lock (E9, E12).  This file: the flags, one trial and its check,
+ * the narration, main.  The lesson itself is buyer.c.
  *
- * The experiment.  The documents keep a ticket count in a JSON file.  Each
- * of 20 buyer processes reads it, waits 0.1 s, decrements it if it is
- * positive, waits 0.2 s and writes it back.  With 1 ticket, many buyers "get"
- * it: they all read 1 before anyone wrote 0.  With a Lock around the
- * read-modify-write, exactly one buyer gets it, but the buyers now go one at
- * a time.
+ * The experiment.  The documents keep {"count": 1} in db.txt.  Each of 20
+ * buyer processes first looks at the count (search), then buys (get): reads
+ * it, waits 0.1 s, and if it is positive decrements it, waits 0.2 s and
+ * writes it back.  Many buyers "get" the one ticket: they read 1 before
+ * anyone wrote 0.  The documents' slide is titled "Lock" and imports Lock,
+ * but never uses it: they show no locked version and no output of one.
  *
  * This program does the same with a choice of store, lock and workers:
- *   --store file   the documents' JSON file, in a private temporary directory
+ *   --store file   the documents' db.txt, in a private temporary directory
  *   --store shm    a record in shared memory
  *   --lock none    BUGGY ON PURPOSE: the read-modify-write race
  *   --lock mutex   a robust, process-shared pthread mutex
  *   --lock file    an fcntl lock on a lock file (kernel-released on death)
  *   --lock naive   a semaphore, which is what Python's multiprocessing.Lock is
  *   --mode process|thread
- *
- * Beyond the documents, --kill-holder kills a buyer inside its critical
- * section.  A robust mutex tells the next buyer (EOWNERDEAD), which repairs
- * the half-done update; a file lock is released by the kernel, and atomic
- * writes keep the file whole; a semaphore stays taken forever, and the
- * watchdog ends the run with a diagnosis naming the dead holder.
+ * and, beyond the documents, --kill-holder kills a buyer inside its critical
+ * section (crash.c).
  *
  * Run:    build/bin/tickets                         (the race: oversold)
  *         build/bin/tickets --lock mutex            (correct, and slower)
  *         build/bin/tickets --lock mutex --kill-holder --store shm
  *         build/bin/tickets --lock naive --kill-holder --timeout 3
- * Notice: without a lock the oversell changes from run to run (--trials 10);
- *         with it, elapsed = buyers x (read + write delay).
+ * Notice: in which order the buyers read the stock, and how many read it
+ *         before the first write-back; with a lock, elapsed = buyers x read
+ *         delay + sales x write delay.
  */
 #define _GNU_SOURCE
+#include "tickets.h"
+
 #include "checked.h"
 #include "cleanup.h"
 #include "flags.h"
 #include "proc.h"
 #include "timing.h"
 #include "watchdog.h"
-#include "workers.h"
 
 #include <fcntl.h>
 #include <inttypes.h>
-#include <pthread.h>
-#include <semaphore.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-enum { MAX_BUYERS = 1000, MAX_STOCK = 1000 };
-
-/* ---- The store: what the documents' db.json holds ---------------------- */
-
-/* The count, and who bought: the list of buyers is what lets a crash be
- * accounted for ("ticket 1 went to buyer-3, who died before saying so"). */
-struct store {
-    int64_t left;
-    int32_t sold;
-    int32_t buyers[MAX_STOCK];
-};
-
-/* Written before a two-step update of the shared-memory store, cleared
- * after.  Found set, it says the writer died in the middle. */
-struct intent {
-    int32_t writing; /* 0, or 1 while an update is under way */
-    int32_t buyer;
-    int64_t left_before;
-    int32_t sold_before;
-};
-
-enum store_kind { STORE_FILE, STORE_SHM };
-enum lock_kind { LOCK_NONE, LOCK_MUTEX, LOCK_FILE, LOCK_NAIVE };
-enum kill_point { KILL_AFTER_READ, KILL_BEFORE_WRITE, KILL_MID_WRITE,
-                  KILL_BEFORE_UNLOCK, KILL_POINTS };
-static const char *const kill_point_names[KILL_POINTS] = {
-    "just after reading", "after deciding, before writing",
-    "in the middle of writing", "after writing, before unlocking"};
-
-/* Everything the buyers share, in one MAP_SHARED mapping. */
-struct shared {
-    struct store store;     /* --store shm */
-    struct intent intent;   /* --store shm: the update in progress */
-    pthread_mutex_t mutex;  /* --lock mutex */
-    sem_t semaphore;        /* --lock naive */
-
-    /* The lab's own bookkeeping (not part of the lesson's store). */
-    atomic_int entered;      /* buyers that entered the critical section */
-    atomic_int victim_rank;  /* --kill-holder: the n-th to enter dies */
-    atomic_int kill_point;
-    atomic_int holder;       /* who holds the lock now, -1 if nobody */
-    atomic_int holder_pid;
-    atomic_int waiting;      /* buyers blocked on the lock */
-    atomic_bool torn;        /* a buyer found the store unreadable */
-    int64_t seen[MAX_BUYERS]; /* the stock each buyer read */
-    char repair[512];         /* what a buyer repaired after EOWNERDEAD */
-};
-
-struct setup {
-    struct shared *shared;
-    enum store_kind store;
-    enum lock_kind lock;
-    double read_delay, write_delay; /* seconds */
-    int64_t stock;
-    char directory[256]; /* the private temporary directory */
-    char db[300];        /* directory/db.json */
-    char lockfile[300];  /* directory/lock */
-};
-
-/* The file store.  A write goes to a temporary file in the same directory,
- * is flushed with fsync, then renamed over db.json: rename() replaces the
- * name in one step, so a reader sees the old file or the new one, never a
- * half-written one, even if the writer is killed at any point. */
-static bool parse_store(const char *text, struct store *out)
-{
-    int used = 0;
-    long long left;
-    if (sscanf(text, "{\"count\": %lld, \"buyers\": [%n", &left, &used) != 1 ||
-        used == 0)
-        return false;
-    out->left = left;
-    out->sold = 0;
-    const char *p = text + used;
-    while (*p != ']') {
-        int buyer, n = 0;
-        if (out->sold == MAX_STOCK ||
-            sscanf(p, "%d%n", &buyer, &n) != 1)
-            return false;
-        out->buyers[out->sold++] = buyer;
-        p += n;
-        if (strncmp(p, ", ", 2) == 0)
-            p += 2;
-        else if (*p != ']')
-            return false;
-    }
-    return strcmp(p, "]}\n") == 0;
-}
-
-static void store_read(const struct setup *s, struct store *out)
-{
-    if (s->store == STORE_SHM) {
-        out->left = s->shared->store.left;
-        out->sold = s->shared->store.sold;
-        memcpy(out->buyers, s->shared->store.buyers,
-               (size_t)out->sold * sizeof out->buyers[0]);
-        return;
-    }
-    char text[16384];
-    int fd = CHECK(open(s->db, O_RDONLY | O_CLOEXEC));
-    ssize_t length = CHECK(read(fd, text, sizeof text - 1));
-    close(fd);
-    text[length] = '\0';
-    if (!parse_store(text, out)) {
-        atomic_store(&s->shared->torn, true); /* must never happen */
-        out->left = 0;
-        out->sold = 0;
-    }
-}
-
-static _Noreturn void die_here(void)
-{
-    /* A crash, as the OOM killer or a segfault would cause it: no cleanup,
-     * no unlock.  (The buyer kills itself so the point is exact.) */
-    kill(getpid(), SIGKILL);
-    for (;;)
-        pause();
-}
-
-static void maybe_die(const struct setup *s, bool victim, enum kill_point point)
-{
-    if (victim && atomic_load(&s->shared->kill_point) == (int)point)
-        die_here();
-}
-
-static void store_write(const struct setup *s, const struct store *value,
-                        int buyer, bool victim)
-{
-    struct shared *sh = s->shared;
-    if (s->store == STORE_SHM) {
-        /* Two steps, so a crash can tear it: the intent record says so. */
-        sh->intent = (struct intent){.writing = 1, .buyer = buyer,
-                                     .left_before = sh->store.left,
-                                     .sold_before = sh->store.sold};
-        sh->store.left = value->left;
-        maybe_die(s, victim, KILL_MID_WRITE);
-        sh->store.buyers[value->sold - 1] = value->buyers[value->sold - 1];
-        sh->store.sold = value->sold;
-        sh->intent.writing = 0;
-        return;
-    }
-    char text[16384];
-    int length = snprintf(text, sizeof text, "{\"count\": %" PRId64 ", \"buyers\": [",
-                          value->left);
-    for (int i = 0; i < value->sold; i++)
-        length += snprintf(text + length, sizeof text - (size_t)length, "%s%d",
-                           i ? ", " : "", (int)value->buyers[i]);
-    length += snprintf(text + length, sizeof text - (size_t)length, "]}\n");
-    char temporary[320];
-    snprintf(temporary, sizeof temporary, "%s.XXXXXX", s->db);
-    int fd = CHECK(mkostemp(temporary, O_CLOEXEC));
-    CHECK(write(fd, text, (size_t)length / 2));
-    maybe_die(s, victim, KILL_MID_WRITE); /* leaves a torn temporary file */
-    CHECK(write(fd, text + length / 2, (size_t)(length - length / 2)));
-    CHECK(fsync(fd)); /* the bytes are in the file before its name is */
-    close(fd);
-    CHECK(rename(temporary, s->db));
-}
-
-/* ---- The locks ---------------------------------------------------------- */
-
-/* After EOWNERDEAD: the previous holder died inside the critical section.
- * Put the store back in a consistent state, then tell the mutex so. */
-static void repair(const struct setup *s, int me)
-{
-    struct shared *sh = s->shared;
-    int dead = atomic_load(&sh->holder);
-    int dead_pid = atomic_load(&sh->holder_pid);
-    char what[256];
-    if (s->store == STORE_SHM && sh->intent.writing) {
-        /* Torn: roll back to the state before that write. */
-        sh->store.left = sh->intent.left_before;
-        sh->store.sold = sh->intent.sold_before;
-        sh->intent.writing = 0;
-        snprintf(what, sizeof what,
-                 "Its update was cut in half: rolled back to %" PRId64
-                 " left, %d sold; that sale never happened",
-                 sh->store.left, (int)sh->store.sold);
-    } else if (s->store == STORE_SHM) {
-        bool sold_to_dead = false;
-        for (int k = 0; k < sh->store.sold; k++)
-            sold_to_dead |= sh->store.buyers[k] == dead;
-        snprintf(what, sizeof what, "The store was consistent: %s",
-                 sold_to_dead ? "its sale was complete before it died"
-                              : "it died before changing anything");
-    } else {
-        snprintf(what, sizeof what,
-                 "db.json was whole (writes are atomic renames); a "
-                 "half-written\n    temporary file may remain, removed at exit");
-    }
-    snprintf(sh->repair, sizeof sh->repair,
-             "buyer-%d got EOWNERDEAD: buyer-%d (pid %d) died holding the "
-             "mutex.\n    %s.\n    pthread_mutex_consistent() made the mutex "
-             "usable again",
-             me, dead, dead_pid, what);
-    CHECK_PT(pthread_mutex_consistent(&sh->mutex));
-}
-
-/* Returns the descriptor holding a file lock, or -1. */
-static int lock_acquire(const struct setup *s, int me)
-{
-    struct shared *sh = s->shared;
-    int fd = -1;
-    atomic_fetch_add(&sh->waiting, 1);
-    switch (s->lock) {
-    case LOCK_NONE:
-        break;
-    case LOCK_MUTEX: {
-        int rc = pthread_mutex_lock(&sh->mutex);
-        if (rc == EOWNERDEAD)
-            repair(s, me);
-        else if (rc != 0)
-            die_at(__FILE__, __LINE__, "pthread_mutex_lock", rc);
-        break;
-    }
-    case LOCK_FILE: {
-        /* An open file description lock (F_OFD_SETLKW): owned by this open
-         * file, so it also excludes threads of one process (classic POSIX
-         * fcntl locks are per process and would not), and the kernel
-         * releases it when the last descriptor closes: at death too. */
-        fd = CHECK(open(s->lockfile, O_RDWR | O_CLOEXEC));
-        struct flock whole = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
-        while (fcntl(fd, F_OFD_SETLKW, &whole) == -1)
-            if (errno != EINTR)
-                die_at(__FILE__, __LINE__, "fcntl(F_OFD_SETLKW)", errno);
-        break;
-    }
-    case LOCK_NAIVE:
-        while (sem_wait(&sh->semaphore) == -1)
-            if (errno != EINTR)
-                die_at(__FILE__, __LINE__, "sem_wait", errno);
-        break;
-    }
-    atomic_fetch_sub(&sh->waiting, 1);
-    atomic_store(&sh->holder, me);
-    atomic_store(&sh->holder_pid, (int)getpid());
-    return fd;
-}
-
-static void lock_release(const struct setup *s, int fd)
-{
-    struct shared *sh = s->shared;
-    atomic_store(&sh->holder, -1);
-    switch (s->lock) {
-    case LOCK_NONE:
-        break;
-    case LOCK_MUTEX:
-        CHECK_PT(pthread_mutex_unlock(&sh->mutex));
-        break;
-    case LOCK_FILE:
-        close(fd); /* closing the description releases its lock */
-        break;
-    case LOCK_NAIVE:
-        CHECK(sem_post(&sh->semaphore));
-        break;
-    }
-}
-
-/* ---- A buyer: the documents' get() -------------------------------------- */
-
-static int buyer(struct worker *self)
-{
-    const struct setup *s = self->input;
-    struct shared *sh = s->shared;
-    int me = self->index;
-
-    int fd = lock_acquire(s, me);
-    bool victim = atomic_fetch_add(&sh->entered, 1) + 1 ==
-                  atomic_load(&sh->victim_rank);
-    struct store seen;
-    store_read(s, &seen); /* the read ... */
-    sh->seen[me] = seen.left;
-    maybe_die(s, victim, KILL_AFTER_READ);
-    clock_sleep(s->read_delay);
-    bool buys = seen.left > 0; /* ... the decision, on what was read ... */
-    if (buys) {
-        seen.left--;
-        seen.buyers[seen.sold++] = me;
-    }
-    maybe_die(s, victim, KILL_BEFORE_WRITE);
-    clock_sleep(s->write_delay);
-    if (buys)
-        store_write(s, &seen, me, victim); /* ... and the write-back */
-    maybe_die(s, victim, KILL_BEFORE_UNLOCK);
-    lock_release(s, fd);
-
-    self->result = buys; /* this buyer believes it has a ticket */
-    return 0;
-}
-
-/* ---- One trial: a fresh stock, every buyer once, then the checks ------- */
+/* ---- One trial: a fresh stock, every buyer once, then the checks -------- */
 
 struct outcome {
-    int sold;      /* buyers who believe they bought */
-    int64_t left;  /* tickets left in the store */
-    int recorded;  /* sales in the store's list of buyers */
+    int sold;       /* surviving buyers who believe they bought */
+    int64_t left;   /* tickets left in the store */
+    int recorded;   /* sales in the store's list of buyers */
     int oversold;
-    int killed;    /* the buyer that died, or -1 */
-    int killed_pid;
-    bool correct;  /* with a lock: the store and the buyers agree */
+    int killed;     /* the victim, dead as planned, or -1 */
+    int failed;     /* a buyer that ended any other way, or -1 */
+    int failures;   /* how many did */
+    int failed_status;
+    int readers;    /* buyers that read the stock */
+    int early;      /* ... before the first write-back */
+    int first_writer; /* whose write-back was first, or -1 */
+    double start_span;  /* first buyer's start to the last one's, seconds */
+    double first_write; /* first buyer's start to the first write-back */
+    int late_starters;  /* buyers that started after the first write-back */
+    bool correct;   /* the store and the buyers agree */
     double seconds;
 };
 
-static void reset(const struct setup *s, uint64_t *rng, bool kill_holder)
+static void reset(const struct setup *s, uint64_t *rng, bool kill_holder,
+                  int victim_rank, int kill_point)
 {
     struct shared *sh = s->shared;
-    sh->store.left = s->stock;
-    sh->store.sold = 0;
-    sh->intent.writing = 0;
-    atomic_store(&sh->entered, 0);
-    atomic_store(&sh->holder, -1);
-    atomic_store(&sh->waiting, 0);
-    atomic_store(&sh->torn, false);
-    sh->repair[0] = '\0';
-    if (s->store == STORE_FILE) {
-        char text[64];
-        int length = snprintf(text, sizeof text,
-                              "{\"count\": %" PRId64 ", \"buyers\": []}\n",
-                              s->stock);
-        int fd = CHECK(open(s->db, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                            0600));
-        CHECK(write(fd, text, (size_t)length));
-        close(fd);
-    }
-    if (s->lock == LOCK_MUTEX) {
-        /* Robust: if the owner dies, the next locker gets EOWNERDEAD instead
-         * of waiting forever.  Process-shared: it lives in shared memory. */
-        pthread_mutexattr_t attributes;
-        CHECK_PT(pthread_mutexattr_init(&attributes));
-        CHECK_PT(pthread_mutexattr_setpshared(&attributes,
-                                              PTHREAD_PROCESS_SHARED));
-        CHECK_PT(pthread_mutexattr_setrobust(&attributes, PTHREAD_MUTEX_ROBUST));
-        CHECK_PT(pthread_mutex_init(&sh->mutex, &attributes));
-        CHECK_PT(pthread_mutexattr_destroy(&attributes));
-    }
-    if (s->lock == LOCK_NAIVE)
-        CHECK(sem_init(&sh->semaphore, 1, 1)); /* 1: process-shared */
-
-    /* splitmix64: a tiny, well-mixed generator, so --seed repeats a run. */
-    *rng += 0x9e3779b97f4a7c15u;
-    uint64_t z = *rng;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    z ^= z >> 31;
-    /* The victim is the n-th buyer to enter, n <= stock: it has a ticket
-     * to buy, so its death always interrupts a sale. */
-    int64_t candidates = s->stock > 0 ? s->stock : 1;
-    atomic_store(&sh->victim_rank,
-                 kill_holder ? (int)(z % (uint64_t)candidates) + 1 : 0);
-    atomic_store(&sh->kill_point, (int)((z >> 32) % KILL_POINTS));
+    store_reset(s);
+    lock_reset(s);
+    crash_choose(s, rng, kill_holder, victim_rank, kill_point);
+    atomic_store(&sh->events, 0);
+    memset(sh->record, 0, (size_t)s->buyers * sizeof sh->record[0]);
 }
 
-static struct outcome run_trial(const struct setup *s, enum run_mode mode,
-                                int buyers, struct worker_run *run)
+static struct outcome check_trial(const struct setup *s,
+                                  const struct worker_run *run)
 {
-    struct outcome o = {.killed = -1};
-    *run = workers_run(mode, buyers, buyer, s, NULL);
-    o.seconds = run->seconds;
-
+    const struct shared *sh = s->shared;
+    struct outcome o = {.killed = -1, .failed = -1, .first_writer = -1,
+                        .seconds = run->seconds};
     struct store final;
-    store_read(s, &final);
+    store_read(s, &final); /* after crash_audit(): repaired if need be */
     o.left = final.left;
     o.recorded = final.sold;
+
+    int victim = atomic_load(&sh->victim);
     bool claims_match = true;
-    for (int i = 0; i < buyers; i++) {
+    double first_start = 0, last_start = 0, first_write = 0;
+    int first_write_order = 0;
+    for (int i = 0; i < run->count; i++) {
         const struct worker *w = &run->workers[i];
+        const struct buyer_record *r = &sh->record[i];
+        if (i == 0 || w->started < first_start)
+            first_start = w->started;
+        if (i == 0 || w->started > last_start)
+            last_start = w->started;
+        if (r->write_order > 0 &&
+            (first_write_order == 0 || r->write_order < first_write_order)) {
+            first_write_order = r->write_order;
+            first_write = r->wrote_at;
+            o.first_writer = i;
+        }
+        o.readers += r->read_order > 0;
+        if (w->status != 0) {
+            if (i == victim && w->status == -SIGKILL) {
+                o.killed = i; /* it never said; the store's list speaks */
+            } else if (o.failures++ == 0) {
+                o.failed = i;
+                o.failed_status = w->status;
+            }
+            continue;
+        }
         bool in_list = false;
         for (int k = 0; k < final.sold; k++)
             in_list |= final.buyers[k] == i;
-        if (w->status != 0) {
-            o.killed = i;
-            o.killed_pid = (int)w->pid;
-            continue; /* it never said; the store's list speaks for it */
-        }
         o.sold += w->result == 1;
         claims_match &= (w->result == 1) == in_list;
     }
+    /* Nobody writes the count back as the whole stock again: the first
+     * write-back, by a buyer who read the whole stock, leaves one less, and
+     * every later one leaves less than it read.  So a buyer who read the
+     * whole stock read it before the first write-back (exactly, where the
+     * order numbers could be a few nanoseconds off). */
+    for (int i = 0; i < run->count; i++) {
+        const struct buyer_record *r = &sh->record[i];
+        o.early += r->read_order > 0 && r->read == s->stock;
+        o.late_starters += first_write_order > 0 &&
+                           run->workers[i].started > first_write;
+    }
+    o.start_span = last_start - first_start;
+    o.first_write = first_write_order > 0 ? first_write - first_start : -1;
     o.oversold = o.sold > s->stock ? o.sold - (int)s->stock : 0;
-    o.correct = !atomic_load(&s->shared->torn) && o.oversold == 0 &&
-                claims_match && o.recorded + o.left == s->stock;
+    o.correct = o.failures == 0 && !atomic_load(&sh->torn) &&
+                o.oversold == 0 && claims_match &&
+                o.recorded + o.left == s->stock;
     return o;
 }
 
-/* ---- Narration ---------------------------------------------------------- */
+/* ---- Narration ------------------------------------------------------------ */
 
 static const char *const store_names[] = {"file", "shm", NULL};
 static const char *const lock_names[] = {"none", "mutex", "file", "naive", NULL};
 static const char *const mode_names[] = {"process", "thread", NULL};
 
+static const struct setup *sorting; /* for by_read_order */
+
+/* Without a lock: those who read before the first write-back (the whole
+ * stock), then the others. */
+static int read_group(int buyer)
+{
+    const struct buyer_record *r = &sorting->shared->record[buyer];
+    if (r->read_order == 0)
+        return 2; /* never read */
+    return sorting->lock == LOCK_NONE && r->read != sorting->stock;
+}
+
+/* In the order the buyers read the stock (with a lock: took it); those that
+ * never read come last. */
+static int by_read_order(const void *a, const void *b)
+{
+    int i = *(const int *)a, j = *(const int *)b;
+    int gi = read_group(i), gj = read_group(j);
+    int ri = sorting->shared->record[i].read_order;
+    int rj = sorting->shared->record[j].read_order;
+    if (gi != gj)
+        return gi - gj;
+    return ri != rj ? (ri > rj) - (ri < rj) : (i > j) - (i < j);
+}
+
+static void narrate_buyers(const struct setup *s, const struct worker_run *run,
+                           const struct outcome *o)
+{
+    const struct shared *sh = s->shared;
+    int order[MAX_BUYERS];
+    for (int i = 0; i < run->count; i++)
+        order[i] = i;
+    sorting = s;
+    qsort(order, (size_t)run->count, sizeof order[0], by_read_order);
+    printf("  in the order they %s the stock:\n",
+           s->lock == LOCK_NONE ? "read" : "took the lock and read");
+    bool marked = false;
+    for (int k = 0; k < run->count; k++) {
+        int i = order[k];
+        const struct worker *w = &run->workers[i];
+        const struct buyer_record *r = &sh->record[i];
+        if (s->lock == LOCK_NONE && !marked && o->first_writer >= 0 &&
+            read_group(i) == 1) {
+            printf("  -- here buyer-%d wrote the stock back; the buyers "
+                   "below read after it --\n", o->first_writer);
+            marked = true;
+        }
+        char searched[32] = "";
+        if (r->read_order > 0 || w->status == 0)
+            snprintf(searched, sizeof searched, "searched %" PRId64 ", ",
+                     r->searched);
+        if (w->status != 0) {
+            char how[64];
+            proc_describe_exitcode(w->status, how, sizeof how);
+            if (i == o->killed)
+                printf("  buyer-%-3d pid %-7d %s%s, inside the lock (%s)\n", i,
+                       (int)w->pid, searched, how,
+                       kill_point_texts[atomic_load(&sh->kill_point)]);
+            else
+                printf("  buyer-%-3d pid %-7d %s: FAILED (not a planned "
+                       "kill)\n", i, (int)w->pid, how);
+        } else {
+            printf("  buyer-%-3d pid %-7d %sread %-4" PRId64 " %s\n", i,
+                   (int)w->pid, searched, r->read,
+                   w->result ? "-> bought a ticket" : "-> none left");
+        }
+    }
+}
+
 static void narrate(const struct setup *s, const struct worker_run *run,
                     const struct outcome *o, double read_ms, double write_ms)
 {
-    if (run->count <= 40) {
-        for (int i = 0; i < run->count; i++) {
-            const struct worker *w = &run->workers[i];
-            if (w->status != 0) {
-                char how[64];
-                printf("  buyer-%-3d pid %-7d %s, inside the lock (%s)\n", i,
-                       (int)w->pid,
-                       proc_describe_exitcode(w->status, how, sizeof how),
-                       kill_point_names[atomic_load(&s->shared->kill_point)]);
-            } else {
-                printf("  buyer-%-3d pid %-7d read %-4" PRId64 " %s\n", i,
-                       (int)w->pid, s->shared->seen[i],
-                       w->result ? "-> bought a ticket" : "-> none left");
-            }
-        }
-    }
+    if (run->count <= 40)
+        narrate_buyers(s, run, o);
     if (s->shared->repair[0])
         printf("  REPAIRED: %s.\n", s->shared->repair);
     if (o->killed >= 0 && s->lock == LOCK_FILE)
         printf("  buyer-%d died holding the file lock; the kernel released "
-               "the lock with its\n  last descriptor, and db.json was whole "
+               "the lock with its\n  last descriptor, and db.txt was whole "
                "(writes are atomic renames).\n", o->killed);
     if (o->killed >= 0 && o->recorded + o->left == s->stock &&
         o->recorded > o->sold)
@@ -472,17 +236,33 @@ static void narrate(const struct setup *s, const struct worker_run *run,
                "Counted from the store's list of buyers.\n",
                o->recorded, o->recorded == 1 ? "" : "s", o->sold,
                o->sold == 1 ? "" : "s", o->killed);
+    if (s->lock == LOCK_NONE && o->first_write >= 0) {
+        char span[32], first[32];
+        duration_text(o->start_span, span, sizeof span);
+        duration_text(o->first_write, first, sizeof first);
+        printf("  the buyers started within %s; the first write-back came "
+               "%s after the first\n  start: %d of %d buyers started after "
+               "it, %d of %d read the stock before it\n",
+               span, first, o->late_starters, run->count, o->early,
+               o->readers);
+    }
 
     char took[32];
     duration_text(o->seconds, took, sizeof took);
     printf("  sold %d, left %" PRId64 ", stock %" PRId64 ": ", o->sold, o->left,
            s->stock);
-    if (o->oversold > 0)
-        printf("OVERSOLD by %d%s\n", o->oversold,
-               s->lock == LOCK_NONE
-                   ? " -- the race: they all read the stock before anyone "
-                     "wrote it back"
-                   : "");
+    if (o->failures > 0)
+        printf("FAILED: %d buyer%s ended without finishing (see above)\n",
+               o->failures, o->failures == 1 ? "" : "s");
+    else if (o->oversold > 0 && s->lock == LOCK_NONE && o->early == run->count)
+        printf("OVERSOLD by %d -- the race: they all read the stock before "
+               "anyone wrote it back\n", o->oversold);
+    else if (o->oversold > 0 && s->lock == LOCK_NONE)
+        printf("OVERSOLD by %d -- the race: %d of %d buyers read the stock "
+               "before the first\n  write-back\n", o->oversold, o->early,
+               run->count);
+    else if (o->oversold > 0)
+        printf("OVERSOLD by %d\n", o->oversold);
     else if (s->lock == LOCK_NONE && o->sold + o->left > s->stock)
         printf("LOST UPDATES: %d buyers hold tickets, yet the store counts "
                "%" PRId64 " left;\n  %" PRId64 " sale%s overwritten by other "
@@ -491,65 +271,63 @@ static void narrate(const struct setup *s, const struct worker_run *run,
                o->sold + o->left - s->stock == 1 ? " was" : "s were");
     else
         printf("%s\n", o->correct ? "correct" : "WRONG (see above)");
-    double serial = run->count * (read_ms + write_ms) / 1000.0;
-    char expected[32];
-    duration_text(serial, expected, sizeof expected);
-    if (s->lock == LOCK_NONE)
-        printf("  elapsed %s: the buyers overlapped (one alone takes %g + %g "
-               "ms)\n", took, read_ms, write_ms);
-    else
-        printf("  elapsed %s: one buyer at a time, %d x (%g + %g) ms = %s\n",
-               took, run->count, read_ms, write_ms, expected);
+    if (o->failures > 0) {
+        return; /* the buyers did not all do their part: no timing claim */
+    } else if (s->lock == LOCK_NONE) {
+        printf("  elapsed %s: the buyers overlapped (one alone takes %g ms, "
+               "or %g + %g ms if it buys)\n", took, read_ms, read_ms,
+               write_ms);
+    } else {
+        char expected[32];
+        duration_text((o->readers * read_ms + o->recorded * write_ms) / 1000,
+                      expected, sizeof expected);
+        printf("  elapsed %s: one buyer at a time, %d x %g ms reading + %d x "
+               "%g ms writing = %s\n", took, o->readers, read_ms, o->recorded,
+               write_ms, expected);
+    }
 }
 
-/* ---- If the watchdog fires: who holds the lock, who waits -------------- */
-
-static void diagnose(void *arg, FILE *out)
+/* The line after --trials K: what the trials show, from their numbers. */
+static void summarize_trials(const struct setup *s, const int *oversold,
+                             const int *early, int trials)
 {
-    const struct setup *s = arg;
-    struct shared *sh = s->shared;
-    int holder = atomic_load(&sh->holder);
-    int pid = atomic_load(&sh->holder_pid);
-    int waiting = atomic_load(&sh->waiting);
-    if (holder < 0) {
-        fprintf(out, "tickets: no buyer holds the lock; %d wait for it\n",
-                waiting);
+    double *values = xcalloc((size_t)trials, sizeof *values);
+    int all_early = 0, fewest = s->buyers;
+    for (int t = 0; t < trials; t++) {
+        values[t] = oversold[t];
+        all_early += early[t] == s->buyers;
+        fewest = early[t] < fewest ? early[t] : fewest;
+    }
+    struct stats st = stats_of(values, trials);
+    free(values);
+    printf("oversold over %d trials: min %g, median %g, max %g", trials,
+           st.min, st.median, st.max);
+    if (s->lock != LOCK_NONE) {
+        printf("\n");
         return;
     }
-    /* Has the holder ended?  Either it is a zombie (look without reaping
-     * it) or the main thread has already reaped it (no such process). */
-    siginfo_t info = {0};
-    bool zombie = waitid(P_PID, (id_t)pid, &info,
-                         WEXITED | WNOHANG | WNOWAIT) == 0 &&
-                  info.si_pid == pid;
-    bool dead = zombie || (kill(pid, 0) == -1 && errno == ESRCH);
-    if (!dead) {
-        fprintf(out, "tickets: buyer-%d (pid %d) holds the lock; %d buyers "
-                     "wait for it\n", holder, pid, waiting);
-        return;
-    }
-    fprintf(out,
-            "tickets: DEADLOCK: buyer-%d (pid %d) died holding the lock "
-            "(SIGKILL, %s).\n"
-            "tickets: %d buyers are blocked in sem_wait() on it, and nothing "
-            "can ever post it:\n"
-            "tickets: a semaphore has no owner, so nobody can tell that its "
-            "holder is gone.\n"
-            "tickets: Python's multiprocessing.Lock is such a semaphore.  A "
-            "robust mutex\n"
-            "tickets: (--lock mutex) would hand the next buyer EOWNERDEAD "
-            "instead.\n",
-            holder, pid, kill_point_names[atomic_load(&sh->kill_point)],
-            waiting);
+    printf(st.min == st.max ? ": the same in every trial\n"
+                            : ": it varied from trial to trial\n");
+    if (all_early == trials)
+        printf("  in every trial, all %d buyers read the stock before the "
+               "first write-back\n", s->buyers);
+    else
+        printf("  in %d of %d trials, some buyers read the stock after the "
+               "first write-back\n  (as few as %d of %d read before it): "
+               "they started too late to race\n", trials - all_early, trials,
+               fewest, s->buyers);
 }
 
-/* ---- main ---------------------------------------------------------------- */
+/* ---- main ------------------------------------------------------------------ */
+
+static const char *const kill_point_choices[] = {
+    "random", "after-read", "before-write", "mid-write", "before-unlock", NULL};
 
 int main(int argc, char **argv)
 {
-    uint64_t buyers = 20, stock = 1, trials = 1, seed = 0;
+    uint64_t buyers = 20, stock = 1, trials = 1, seed = 0, victim = 0;
     double read_ms = 10, write_ms = 20, timeout = 60;
-    int store = STORE_FILE, lock = LOCK_NONE, mode = 0;
+    int store = STORE_FILE, lock = LOCK_NONE, mode = 0, kill_point = 0;
     bool kill_holder = false, csv = false;
     struct flag flags[] = {
         {.name = "buyers", .type = FLAG_COUNT, .target = &buyers, .min = 1,
@@ -562,10 +340,11 @@ int main(int argc, char **argv)
          .help = "pause after reading the stock, ms (the documents: 100)"},
         {.name = "write-delay", .type = FLAG_DECIMAL, .target = &write_ms,
          .low = 0, .high = 10000, .value_name = "MS",
-         .help = "pause before writing it back, ms (the documents: 200)"},
+         .help = "pause before writing it back, ms, only for a buyer who "
+                 "buys (the documents: 200)"},
         {.name = "store", .type = FLAG_CHOICE, .target = &store,
          .choices = store_names, .value_name = "KIND",
-         .help = "where the count lives: a JSON file, or shared memory"},
+         .help = "where the count lives: db.txt, or shared memory"},
         {.name = "lock", .type = FLAG_CHOICE, .target = &lock,
          .choices = lock_names, .value_name = "KIND",
          .help = "none (BUGGY ON PURPOSE), mutex, file or naive"},
@@ -577,6 +356,13 @@ int main(int argc, char **argv)
          .help = "repeat the sale K times, fresh stock each time"},
         {.name = "kill-holder", .type = FLAG_SWITCH, .target = &kill_holder,
          .help = "kill one buyer with SIGKILL inside its critical section"},
+        {.name = "victim", .type = FLAG_COUNT, .target = &victim, .min = 1,
+         .max = MAX_BUYERS, .value_name = "K",
+         .help = "--kill-holder: the K-th buyer to take the lock dies "
+                 "(default: drawn)"},
+        {.name = "kill-point", .type = FLAG_CHOICE, .target = &kill_point,
+         .choices = kill_point_choices, .value_name = "P",
+         .help = "--kill-holder: where it dies (default: drawn)"},
         flag_seed(&seed),
         flag_timeout(&timeout),
         flag_csv(&csv),
@@ -587,24 +373,36 @@ int main(int argc, char **argv)
         .synopsis = "selling tickets: the read-modify-write race, the lock, "
                     "and a buyer killed inside the lock (E9, E12)",
         .description =
-            "Each buyer: lock, read the stock, wait --read-delay, decrement if "
-            "positive,\nwait --write-delay, write it back, unlock.  Without "
-            "a lock (BUGGY ON PURPOSE)\nseveral buyers read the same stock: "
-            "the ticket is oversold.  A lock makes\nit correct and serial: "
-            "elapsed = buyers x (read + write delay).\n"
+            "Each buyer, as in the documents: search (look at the count, no "
+            "lock), then\nget: lock, read the stock, wait --read-delay; if "
+            "a ticket is left, take it,\nwait --write-delay and write the "
+            "stock back; unlock.  Without a lock (BUGGY\nON PURPOSE) several "
+            "buyers read the same stock: the ticket is oversold.  A\nlock "
+            "makes it correct and serial: elapsed = buyers x read delay + "
+            "sales x\nwrite delay.\n"
             "Locks: mutex (robust, process-shared; file or shm store), file "
             "(an OFD\nfcntl lock; file store), naive (a semaphore, as "
             "Python's Lock; file or shm).\n"
             "--kill-holder (processes, with a lock): one buyer dies inside "
-            "its critical\nsection at a point chosen by --seed.\n\n"
+            "its critical\nsection: the --victim-th to take the lock, at "
+            "--kill-point; what is not given\nis drawn from --seed (random "
+            "and printed when absent).  After the buyers the\nparent takes "
+            "the lock once more, so a last holder's death is repaired too.\n\n"
             "CSV (--csv): store,lock,mode,buyers,stock,trial,sold,left,"
-            "oversold,seconds\n  one row per trial; sold = buyers who "
-            "believe they bought; oversold =\n  sold - stock when positive.",
+            "oversold,seconds,\n  recorded,killed,early; one row per trial; "
+            "sold = surviving buyers who\n  believe they bought; oversold = "
+            "sold - stock when positive; recorded =\n  sales in the store's "
+            "list of buyers; killed = 1 if the victim died as\n  planned; "
+            "early = buyers who read the stock before the first write-back.",
         .exit_notes = "  With a lock, exit 1 means the store and the buyers "
                       "disagree (oversold, a lost\n  or torn sale).  Without "
                       "a lock, overselling is the expected result: exit 0.\n"
-                      "  --lock naive --kill-holder ends in exit 3: the dead "
-                      "holder's semaphore is never\n  released, and the "
+                      "  A buyer that ends any other way than the planned "
+                      "kill fails the run: exit 4\n  if a system call failed "
+                      "in it, else 1.\n"
+                      "  --lock naive --kill-holder always ends in exit 3: "
+                      "the dead holder's semaphore\n  is never released (the "
+                      "parent's last check waits for it too), and the\n  "
                       "watchdog says so.",
         .flags = flags,
     };
@@ -620,7 +418,30 @@ int main(int argc, char **argv)
         flags_usage_error(&program, "--kill-holder: only with --mode process "
                                     "(SIGKILL ends a whole process, not one "
                                     "thread)");
-    if (!flags_given(&program, "seed"))
+    bool given_victim = flags_given(&program, "victim");
+    bool given_point = flags_given(&program, "kill-point") && kill_point != 0;
+    if (!kill_holder && (given_victim || flags_given(&program, "kill-point")))
+        flags_usage_error(&program, "--%s: only with --kill-holder",
+                          given_victim ? "victim" : "kill-point");
+    if (flags_given(&program, "seed") && !kill_holder)
+        flags_usage_error(&program, "--seed: nothing is random without "
+                                    "--kill-holder (the seed picks the victim "
+                                    "and its kill point)");
+    if (flags_given(&program, "seed") && given_victim && given_point)
+        flags_usage_error(&program, "--seed: nothing is random: --victim and "
+                                    "--kill-point are both given");
+    if (given_victim && victim > buyers)
+        flags_usage_error(&program, "--victim: %" PRIu64 " is more than the "
+                          "%" PRIu64 " buyers", victim, buyers);
+    bool writes = kill_point - 1 == KILL_BEFORE_WRITE ||
+                  kill_point - 1 == KILL_MID_WRITE;
+    if (writes && (stock == 0 || (given_victim && victim > stock)))
+        flags_usage_error(&program, "--kill-point %s: the victim would never "
+                          "write (only the first %" PRIu64 " buyers to take "
+                          "the lock buy a ticket)", kill_point_choices[kill_point],
+                          stock);
+    bool random = kill_holder && !(given_victim && given_point);
+    if (random && !flags_given(&program, "seed"))
         seed = clock_nanoseconds(); /* random unless asked to repeat */
 
     watchdog_start(program.name, timeout);
@@ -634,66 +455,87 @@ int main(int argc, char **argv)
     s.read_delay = read_ms / 1000;
     s.write_delay = write_ms / 1000;
     s.stock = (int64_t)stock;
+    s.buyers = (int)buyers;
     cleanup_tempdir("tickets", s.directory, sizeof s.directory);
-    snprintf(s.db, sizeof s.db, "%s/db.json", s.directory);
+    snprintf(s.db, sizeof s.db, "%s/db.txt", s.directory);
     snprintf(s.lockfile, sizeof s.lockfile, "%s/lock", s.directory);
     if (lock == LOCK_FILE)
         close(CHECK(open(s.lockfile, O_RDWR | O_CREAT | O_CLOEXEC, 0600)));
-    watchdog_set_diagnosis(diagnose, &s);
+    watchdog_set_diagnosis(crash_diagnose, &s);
 
     enum run_mode run_mode = mode == 0 ? RUN_PROCESSES : RUN_THREADS;
     if (csv) {
         printf("store,lock,mode,buyers,stock,trial,sold,left,oversold,"
-               "seconds\n");
+               "seconds,recorded,killed,early\n");
     } else {
-        printf("tickets: %d buyer %s, %d ticket%s, store %s, lock %s; "
-               "seed %" PRIu64 "\n",
+        printf("tickets: %d buyer %s, %d ticket%s, store %s, lock %s",
                (int)buyers, mode == 0 ? "processes" : "threads", (int)stock,
                stock == 1 ? "" : "s",
                store == STORE_FILE ? s.db : "in shared memory",
-               lock_names[lock], seed);
+               lock_names[lock]);
+        if (random)
+            printf("; seed %" PRIu64, seed);
+        printf("\n");
         if (lock == LOCK_NONE)
             printf("  BUGGY ON PURPOSE: no lock, so buyers may all read the "
                    "stock before anyone writes it back.\n");
     }
 
     int *oversold = xcalloc(trials, sizeof *oversold);
+    int *early = xcalloc(trials, sizeof *early);
     bool all_correct = true;
-    uint64_t rng = seed;
+    struct outcome failure = {.failed = -1};
+    uint64_t rng = seed, done = 0;
     for (uint64_t t = 0; t < trials; t++) {
-        reset(&s, &rng, kill_holder);
-        struct worker_run run;
-        struct outcome o = run_trial(&s, run_mode, (int)buyers, &run);
+        reset(&s, &rng, kill_holder, (int)victim, kill_point - 1);
+        struct worker_run run = workers_run(run_mode, (int)buyers, buyer, &s,
+                                            NULL);
+        crash_audit(&s); /* the last locker: repairs a last holder's death */
+        struct outcome o = check_trial(&s, &run);
         oversold[t] = o.oversold;
-        all_correct &= lock == LOCK_NONE || o.correct;
+        early[t] = o.early;
+        all_correct &= o.failures == 0 && (lock == LOCK_NONE || o.correct);
         if (csv)
-            printf("%s,%s,%s,%d,%d,%d,%d,%" PRId64 ",%d,%.6f\n",
+            printf("%s,%s,%s,%d,%d,%d,%d,%" PRId64 ",%d,%.6f,%d,%d,%d\n",
                    store_names[store], lock_names[lock], mode_names[mode],
                    (int)buyers, (int)stock, (int)t + 1, o.sold, o.left,
-                   o.oversold, o.seconds);
+                   o.oversold, o.seconds, o.recorded, o.killed >= 0, o.early);
         else if (trials == 1)
             narrate(&s, &run, &o, read_ms, write_ms);
+        else if (lock == LOCK_NONE && o.failures == 0)
+            printf("  trial %-4d sold %-4d left %-4" PRId64 " oversold %-4d "
+                   "read before the first write-back: %d of %d\n", (int)t + 1,
+                   o.sold, o.left, o.oversold, o.early, (int)buyers);
         else
             printf("  trial %-4d sold %-4d left %-4" PRId64 " oversold %-4d "
                    "%s%s\n", (int)t + 1, o.sold, o.left, o.oversold,
-                   lock == LOCK_NONE || o.correct ? "" : "WRONG ",
+                   o.failures > 0 ? "FAILED: a buyer did not finish "
+                   : o.correct    ? ""
+                                  : "WRONG ",
                    s.shared->repair[0] ? "(repaired after a buyer died)" : "");
         worker_run_release(&run);
+        done = t + 1;
+        if (o.failures > 0) {
+            failure = o;
+            break; /* the sale cannot be checked: stop here */
+        }
     }
     watchdog_stop();
 
-    if (!csv && trials > 1) {
-        double *values = xcalloc(trials, sizeof *values);
-        for (uint64_t t = 0; t < trials; t++)
-            values[t] = oversold[t];
-        struct stats st = stats_of(values, (int)trials);
-        printf("oversold over %d trials: min %g, median %g, max %g%s\n",
-               (int)trials, st.min, st.median, st.max,
-               lock == LOCK_NONE ? " -- the race is different every time"
-                                 : "");
-        free(values);
-    }
+    if (!csv && trials > 1 && failure.failures == 0)
+        summarize_trials(&s, oversold, early, (int)trials);
     free(oversold);
+    free(early);
+    if (failure.failures > 0) {
+        char how[64];
+        proc_describe_exitcode(failure.failed_status, how, sizeof how);
+        fprintf(stderr, "tickets: FAILED: in trial %d, buyer-%d %s, and not "
+                        "as a planned kill;\ntickets: %d buyer%s failed, so "
+                        "the sale cannot be checked\n", (int)done,
+                failure.failed, how, failure.failures,
+                failure.failures == 1 ? "" : "s");
+        return failure.failed_status == EXIT_SYSTEM ? EXIT_SYSTEM : EXIT_WRONG;
+    }
     if (!all_correct) {
         fprintf(stderr, "tickets: WRONG: with --lock %s the store and the "
                         "buyers disagree (see above)\n", lock_names[lock]);
