@@ -798,9 +798,11 @@ END_TEST
 
 /* ---- 5. A buyer that fails for another reason fails the run ----------- */
 
-/* program_start, with the child's descriptors limited before exec. */
+/* program_start, with one resource of the child limited before exec, and
+ * SIGXFSZ ignored if asked (a disposition exec keeps). */
 static struct running_program start_limited(const char *const argv[],
-                                            rlim_t files)
+                                            int resource, rlim_t value,
+                                            bool ignore_xfsz)
 {
     int out[2], err[2];
     ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
@@ -818,8 +820,10 @@ static struct running_program start_limited(const char *const argv[],
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        struct rlimit limit = {.rlim_cur = files, .rlim_max = files};
-        if (setrlimit(RLIMIT_NOFILE, &limit) == -1)
+        if (ignore_xfsz)
+            signal(SIGXFSZ, SIG_IGN);
+        struct rlimit limit = {.rlim_cur = value, .rlim_max = value};
+        if (setrlimit(resource, &limit) == -1)
             _exit(126);
         execv(path, (char *const *)argv);
         _exit(127);
@@ -831,55 +835,98 @@ static struct running_program start_limited(const char *const argv[],
                                     .err_fd = err[0]};
 }
 
-/* D4: under RLIMIT_NOFILE from 4 to 14 descriptors, a run either sells
- * correctly (exit 0) or stops with exit 4 and file:line -- and a buyer whose
- * open() failed is never taken for a killed holder: the run says FAILED and
- * exits 4 (it used to say "correct", exit 0, and name a kill point).  At
- * least one limit must leave the parent enough and a buyer too few, or this
- * test would test nothing. */
+/* D4: a buyer whose write fails -- the file size limit is the 27 bytes of
+ * the fresh db.txt, and a buyer's write-back is one byte longer -- is never
+ * taken for a killed holder.  Killed by SIGXFSZ (_i == 0) the run says
+ * FAILED and exits 1; with SIGXFSZ ignored (_i == 1) its write() fails with
+ * EFBIG, it exits 4 with file:line, and so does the run.  (It used to say
+ * "correct", exit 0, and name a kill point.)  Since a started process holds
+ * only the descriptors it declares (D1), a buyer has more descriptors to
+ * spare than its parent, so RLIMIT_NOFILE can no longer fail a buyer alone:
+ * the file size limit does. */
 START_TEST(failed_buyer_fails_the_run)
 {
     const char *argv[] = {"tickets", "--lock", "file", "--buyers", "3",
                           "--read-delay", "1", "--write-delay", "1", NULL};
-    int buyer_failures = 0;
+    struct sandbox box;
+    sandbox_enter(&box);
+    struct running_program program = start_limited(argv, RLIMIT_FSIZE, 27,
+                                                   _i == 1);
+    struct program_result r = program_finish(&program, 30 * time_scale());
+    sandbox_leave(&box);
+    const char *what = _i == 0 ? "tickets --lock file --buyers 3, file size "
+                                 "limit 27 bytes"
+                               : "tickets --lock file --buyers 3, file size "
+                                 "limit 27 bytes, SIGXFSZ ignored";
+    ck_assert_msg(!r.timed_out, "%s: did not finish", what);
+    sandbox_check(&box, what);
+    ck_assert_msg(strstr(r.out, _i == 0 ? "killed by signal 25"
+                                        : "exited with status 4") != NULL &&
+                      strstr(r.out, "FAILED (not a planned kill)") != NULL &&
+                      strstr(r.out, "FAILED: 3 buyers ended without "
+                                    "finishing") != NULL &&
+                      strstr(r.out, "correct") == NULL &&
+                      strstr(r.out, "elapsed") == NULL,
+                  "%s: stdout: %s", what, r.out);
+    ck_assert_msg(strstr(r.err, "tickets: FAILED: in trial 1, buyer-") != NULL,
+                  "%s: the failure is not reported: %s", what, r.err);
+    ck_assert_msg(r.status == (_i == 0 ? 1 : 4), "%s: exit %d, expected %d",
+                  what, r.status, _i == 0 ? 1 : 4);
+    ck_assert_msg(_i == 0 || strstr(r.err, "store.c:") != NULL,
+                  "%s: no file:line: %s", what, r.err);
+    program_result_free(&r);
+}
+END_TEST
+
+/* Under RLIMIT_NOFILE from 4 to 14 descriptors, a run either sells
+ * correctly (exit 0), or stops with exit 4 and file:line; a buyer's failure
+ * is never taken for a kill; nothing is left behind (the private directory
+ * included: D6). */
+START_TEST(descriptor_limits_end_cleanly)
+{
+    const char *argv[] = {"tickets", "--lock", "file", "--buyers", "3",
+                          "--read-delay", "1", "--write-delay", "1", NULL};
+    int failed = 0, correct = 0;
     for (rlim_t files = 4; files <= 14; files++) {
         struct sandbox box;
         sandbox_enter(&box);
-        struct running_program program = start_limited(argv, files);
+        struct running_program program = start_limited(argv, RLIMIT_NOFILE,
+                                                       files, false);
         struct program_result r = program_finish(&program, 30 * time_scale());
         sandbox_leave(&box);
         char what[128];
         snprintf(what, sizeof what, "tickets --lock file --buyers 3 under "
                  "RLIMIT_NOFILE %d", (int)files);
         ck_assert_msg(!r.timed_out, "%s: did not finish", what);
-        ck_assert_msg(box.orphans == 0, "%s: left %d process(es)", what,
-                      box.orphans);
         if (r.status == 127 && strstr(r.err, "error while loading shared "
                                           "libraries") != NULL) {
             program_result_free(&r); /* too few for the loader itself */
             continue;
         }
-        bool buyer_failed = strstr(r.out, "FAILED (not a planned kill)") != NULL;
-        buyer_failures += buyer_failed;
+        sandbox_check(&box, what);
         if (r.status == 0) {
+            correct++;
             ck_assert_msg(strstr(r.out, ": correct\n") != NULL &&
                               strstr(r.out, "exited with status") == NULL &&
                               strcmp(r.err, "") == 0,
                           "%s: exit 0, stdout: %s\nstderr: %s", what, r.out,
                           r.err);
         } else {
-            ck_assert_msg(r.status == 4 && strstr(r.err, ".c:") != NULL,
+            failed++;
+            ck_assert_msg(r.status == 4 && strstr(r.err, ".c:") != NULL &&
+                              strstr(r.err, "Too many open files") != NULL,
                           "%s: exit %d, expected 0, or 4 with file:line; "
                           "stderr: %s", what, r.status, r.err);
-            ck_assert_msg(!buyer_failed ||
-                              strstr(r.err, "tickets: FAILED: in trial 1, buyer-") != NULL,
+            ck_assert_msg(strstr(r.out, "FAILED (not a planned kill)") == NULL ||
+                              strstr(r.err, "tickets: FAILED: in trial 1, "
+                                            "buyer-") != NULL,
                           "%s: a buyer failed, and the run does not say so: %s",
                           what, r.err);
         }
         program_result_free(&r);
     }
-    ck_assert_msg(buyer_failures > 0, "no descriptor limit from 4 to 14 made "
-                  "a buyer fail while its parent ran: the test tests nothing");
+    ck_assert_msg(failed > 0 && correct > 0, "from 4 to 14 descriptors, %d "
+                  "runs failed and %d sold: expected both", failed, correct);
 }
 END_TEST
 
@@ -1174,7 +1221,8 @@ Suite *tickets_suite(void)
     tcase_add_loop_test(killing, mutex_narrates_the_repair, 0, 3);
     tcase_add_test(killing, file_lock_narrates_the_kernel_release);
     tcase_add_test(killing, naive_lock_deadlock_is_stopped_and_diagnosed);
-    tcase_add_test(killing, failed_buyer_fails_the_run);
+    tcase_add_loop_test(killing, failed_buyer_fails_the_run, 0, 2);
+    tcase_add_test(killing, descriptor_limits_end_cleanly);
     suite_add_tcase(suite, killing);
 
     TCase *usage = tcase_create("tickets_usage");

@@ -18,6 +18,7 @@
 
 #include "checked.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -63,6 +64,21 @@ static void read_file(const struct setup *s, struct store *out)
     }
 }
 
+/* write() may write less than asked (a file size limit, a signal): go on
+ * until every byte is written, or the call fails. */
+static void write_all(int fd, const char *data, size_t length)
+{
+    while (length > 0) {
+        ssize_t n = write(fd, data, length);
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n == -1)
+            die_at(__FILE__, __LINE__, "write", errno);
+        data += n;
+        length -= (size_t)n;
+    }
+}
+
 /* Write `text` to `path` in one step, as described above.  With `me` the
  * victim and --kill-point mid-write, the writer dies halfway through. */
 static void replace_file(const struct setup *s, const char *text, int me)
@@ -71,9 +87,9 @@ static void replace_file(const struct setup *s, const char *text, int me)
     char temporary[320];
     snprintf(temporary, sizeof temporary, "%s.XXXXXX", s->db);
     int fd = CHECK(mkostemp(temporary, O_CLOEXEC));
-    CHECK(write(fd, text, length / 2));
+    write_all(fd, text, length / 2);
     crash_point(s, me, KILL_MID_WRITE); /* leaves a torn temporary file */
-    CHECK(write(fd, text + length / 2, length - length / 2));
+    write_all(fd, text + length / 2, length - length / 2);
     CHECK(fsync(fd)); /* the bytes are in the file before its name is */
     close(fd);
     CHECK(rename(temporary, s->db));
@@ -102,7 +118,7 @@ void store_reset(const struct setup *s)
         format(&(struct store){.left = s->stock}, text, sizeof text);
         int fd = CHECK(open(s->db, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
                             0600));
-        CHECK(write(fd, text, strlen(text)));
+        write_all(fd, text, strlen(text));
         close(fd);
     }
 }

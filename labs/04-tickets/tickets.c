@@ -358,12 +358,12 @@ int main(int argc, char **argv)
          .help = "kill one buyer with SIGKILL inside its critical section"},
         {.name = "victim", .type = FLAG_COUNT, .target = &victim, .min = 1,
          .max = MAX_BUYERS, .value_name = "K",
-         .help = "--kill-holder: the K-th buyer to take the lock dies "
-                 "(default: drawn)"},
+         .help = "--kill-holder: the K-th buyer to take the lock dies",
+         .default_text = "drawn from --seed"},
         {.name = "kill-point", .type = FLAG_CHOICE, .target = &kill_point,
          .choices = kill_point_choices, .value_name = "P",
-         .help = "--kill-holder: where it dies (default: drawn)"},
-        flag_seed(&seed),
+         .help = "--kill-holder: where it dies (random: drawn from --seed)"},
+        flag_seed_random(&seed), /* only with --kill-holder: refused otherwise */
         flag_timeout(&timeout),
         flag_csv(&csv),
         FLAG_END,
