@@ -3,7 +3,7 @@
 # Usage: awk -F, -f report.awk results/tickets-summary.csv
 # Rows: experiment,store,lock,mode,buyers,stock,read_delay_ms,write_delay_ms,trials,
 #       oversold_min,oversold_median,oversold_max,oversold_mean,oversold_trials,
-#       seconds_min,seconds_median,seconds_max,seconds_mean,analytic_s
+#       seconds_min,seconds_median,seconds_max,seconds_mean,analytic_s,early_median
 # POSIX awk only (Debian's default awk is mawk).
 
 # Times: 3 significant digits, in ms below a second. Oversold: "18 (15–19)".
@@ -29,7 +29,7 @@ function slope(e, st, l, m,   i, k, n, sx, sy, sxx, sxy) {
 NR > 1 {
     k = K($1, $2, $3, $4, $5 + 0)
     trials[k] = $9; omin[k] = $10; omed[k] = $11; omax[k] = $12; ohits[k] = $14
-    smin[k] = $15; smed[k] = $16; smax[k] = $17; analytic[k] = $19
+    smin[k] = $15; smed[k] = $16; smax[k] = $17; analytic[k] = $19; early[k] = $20
     stock = $6; read_ms = $7; write_ms = $8
     if ($1 == "race") race_trials = $9; else lock_trials = $9
     if (!(($5 + 0) in seen)) { seen[$5 + 0] = 1; bs[++nb] = $5 + 0 }
@@ -148,8 +148,8 @@ END {
             k = c == 1 ? kp : kt; f = c == 1 ? fp : ft; who = c == 1 ? "Processes" : "Threads"
             if (f >= 0.8) continue
             if (smed[k] > 2 * window)
-                printf " %s fall short because the last of them start too late: the whole unlocked sale of %d took %s, against a %g ms read-to-write window, so the buyers that started after the first write-back found the ticket gone.",
-                    who, bmax, t(smed[k]), d
+                printf " %s fall short because the last of them start too late: the whole unlocked sale of %d took %s, against a %g ms read-to-write window; a median of only %g of the %d read the stock before the first write-back, and those that started after it found the ticket gone: the oversale stops growing with N.",
+                    who, bmax, t(smed[k]), d, early[k], bmax
             else
                 printf " %s fall short although the whole sale took only %s (the window is %g ms).", who, t(smed[k]), d
         }
