@@ -258,9 +258,8 @@ static void narrate(const struct setup *s, const struct worker_run *run,
         printf("OVERSOLD by %d -- the race: they all read the stock before "
                "anyone wrote it back\n", o->oversold);
     else if (o->oversold > 0 && s->lock == LOCK_NONE)
-        printf("OVERSOLD by %d -- the race: %d of %d buyers read the stock "
-               "before the first\n  write-back\n", o->oversold, o->early,
-               run->count);
+        printf("OVERSOLD by %d -- the race: %d of %d read the stock before "
+               "the first write-back\n", o->oversold, o->early, run->count);
     else if (o->oversold > 0)
         printf("OVERSOLD by %d\n", o->oversold);
     else if (s->lock == LOCK_NONE && o->sold + o->left > s->stock)
@@ -278,11 +277,17 @@ static void narrate(const struct setup *s, const struct worker_run *run,
                "or %g + %g ms if it buys)\n", took, read_ms, read_ms,
                write_ms);
     } else {
+        /* Who waited the write delay: those who wrote back, and a victim
+         * killed in the middle of its write. */
+        int writers = o->killed >= 0 &&
+                      atomic_load(&s->shared->kill_point) == KILL_MID_WRITE;
+        for (int i = 0; i < run->count; i++)
+            writers += s->shared->record[i].write_order > 0;
         char expected[32];
-        duration_text((o->readers * read_ms + o->recorded * write_ms) / 1000,
+        duration_text((o->readers * read_ms + writers * write_ms) / 1000,
                       expected, sizeof expected);
         printf("  elapsed %s: one buyer at a time, %d x %g ms reading + %d x "
-               "%g ms writing = %s\n", took, o->readers, read_ms, o->recorded,
+               "%g ms writing = %s\n", took, o->readers, read_ms, writers,
                write_ms, expected);
     }
 }
