@@ -296,7 +296,7 @@ START_TEST(locked_variants_never_oversell)
 }
 END_TEST
 
-/* ---- 2 and 5. No lock oversells ---------------------------------------- */
+/* ---- 2. No lock oversells --------------------------------------------- */
 
 /* With the default delays (read 10 ms, write 20 ms) the buyers read the
  * stock long before the first one writes it back: the trials oversell.
@@ -721,35 +721,44 @@ END_TEST
 
 /* ---- 4. The naive lock: everyone waits for a dead holder --------------- */
 
-/* Exit 3 in every case (the help says so), the dead holder named, its pid
- * gone: for each store, a first holder with three buyers behind it, and an
- * only buyer -- the last holder, whose death only the parent's last check
- * waits for (D3: that run used to end "correct", exit 0).  The four runs
- * overlap: each waits for its --timeout. */
+/* Exit 3 in every case (the help says so), the dead holder and its kill
+ * point named, its pid gone, who waits said: for one store (_i), each kill
+ * point, with the first holder of four buyers (three wait behind it) and
+ * with an only buyer -- the last holder, whose death only the parent's last
+ * check waits for (D3: that run used to end "correct", exit 0).  The eight
+ * runs overlap: each waits for its --timeout. */
+enum { NAIVE_CASES = 8 };
 START_TEST(naive_lock_deadlock_is_stopped_and_diagnosed)
 {
-    const double timeout = 0.5;
-    const char *argvs[4][24];
-    for (int k = 0; k < 4; k++) {
+    static const char *const texts[] = {
+        "just after reading", "after deciding, before writing",
+        "in the middle of writing", "after writing, before unlocking"};
+    const double timeout = time_scale() > 1 ? 0.6 : 0.4;
+    char timeout_text[16], within[32];
+    snprintf(timeout_text, sizeof timeout_text, "%g", timeout);
+    snprintf(within, sizeof within, "within %g s", timeout);
+    const char *argvs[NAIVE_CASES][24];
+    for (int k = 0; k < NAIVE_CASES; k++) {
         const char *argv[] = {"tickets", "--lock", "naive", "--kill-holder",
-                              "--store", k % 2 == 0 ? "file" : "shm",
-                              "--buyers", k < 2 ? "4" : "1", "--read-delay",
-                              "1", "--write-delay", "1", "--seed",
-                              k < 2 ? "1" : "2", "--timeout", "0.5", NULL};
+                              "--store", _i == 0 ? "file" : "shm", "--buyers",
+                              k < 4 ? "4" : "1", "--victim", "1",
+                              "--kill-point", points[k % 4], "--read-delay",
+                              "1", "--write-delay", "1", "--timeout",
+                              timeout_text, NULL};
         memcpy(argvs[k], argv, sizeof argv);
     }
     struct sandbox box;
     sandbox_enter(&box);
-    struct running_program running[4];
-    double started[4], seconds[4];
-    for (int k = 0; k < 4; k++) {
+    struct running_program running[NAIVE_CASES];
+    double started[NAIVE_CASES], seconds[NAIVE_CASES];
+    for (int k = 0; k < NAIVE_CASES; k++) {
         started[k] = clock_seconds();
         running[k] = program_start(argvs[k]);
     }
-    struct program_result results[4];
-    int holders[4], pids[4];
-    bool named[4], exists[4];
-    for (int k = 0; k < 4; k++) {
+    struct program_result results[NAIVE_CASES];
+    int holders[NAIVE_CASES], pids[NAIVE_CASES];
+    bool named[NAIVE_CASES], exists[NAIVE_CASES];
+    for (int k = 0; k < NAIVE_CASES; k++) {
         /* Its own clock: program_finish's starts when it is called, after
          * the runs before it have been waited for. */
         results[k] = program_finish(&running[k], 30 * time_scale());
@@ -765,11 +774,11 @@ START_TEST(naive_lock_deadlock_is_stopped_and_diagnosed)
         exists[k] = named[k] && pid_exists(pids[k]);
     }
     sandbox_leave(&box);
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < NAIVE_CASES; k++) {
         const struct program_result *r = &results[k];
         char command[512];
         describe(argvs[k], command, sizeof command);
-        int buyers = k < 2 ? 4 : 1;
+        int buyers = k < 4 ? 4 : 1;
         ck_assert_msg(r->status == 3, "%s: exit %d, expected 3, stderr: %s",
                       command, r->status, r->err);
         /* The harness starts its clock a moment after the program starts
@@ -778,10 +787,14 @@ START_TEST(naive_lock_deadlock_is_stopped_and_diagnosed)
                           seconds[k] < (timeout + 1) * time_scale(),
                       "%s: took %.3f s, expected %.2f s to %.1f s", command,
                       seconds[k], timeout - 0.05, (timeout + 1) * time_scale());
-        ck_assert_msg(strstr(r->err, "within 0.5 s") != NULL, "%s: %s",
-                      command, r->err);
+        ck_assert_msg(strstr(r->err, within) != NULL, "%s: %s", command,
+                      r->err);
         ck_assert_msg(named[k] && holders[k] >= 0 && holders[k] < buyers,
                       "%s: no dead holder named: %s", command, r->err);
+        char how[80];
+        snprintf(how, sizeof how, "(SIGKILL, %s)", texts[k % 4]);
+        ck_assert_msg(strstr(r->err, how) != NULL, "%s: not '%s': %s",
+                      command, how, r->err);
         ck_assert_msg(!exists[k], "%s: the dead holder, pid %d, still exists",
                       command, pids[k]);
         ck_assert_msg(strstr(r->err, buyers > 1 ? "3 buyers are blocked in "
@@ -791,7 +804,7 @@ START_TEST(naive_lock_deadlock_is_stopped_and_diagnosed)
                       "%s: who waits is not said: %s", command, r->err);
     }
     sandbox_check(&box, "tickets --lock naive --kill-holder");
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < NAIVE_CASES; k++)
         program_result_free(&results[k]);
 }
 END_TEST
@@ -878,7 +891,7 @@ START_TEST(failed_buyer_fails_the_run)
 }
 END_TEST
 
-/* Under RLIMIT_NOFILE from 4 to 14 descriptors, a run either sells
+/* Under RLIMIT_NOFILE from 4 to 11 descriptors, a run either sells
  * correctly (exit 0), or stops with exit 4 and file:line; a buyer's failure
  * is never taken for a kill; nothing is left behind (the private directory
  * included: D6). */
@@ -887,7 +900,7 @@ START_TEST(descriptor_limits_end_cleanly)
     const char *argv[] = {"tickets", "--lock", "file", "--buyers", "3",
                           "--read-delay", "1", "--write-delay", "1", NULL};
     int failed = 0, correct = 0;
-    for (rlim_t files = 4; files <= 14; files++) {
+    for (rlim_t files = 4; files <= 11; files++) {
         struct sandbox box;
         sandbox_enter(&box);
         struct running_program program = start_limited(argv, RLIMIT_NOFILE,
@@ -925,7 +938,7 @@ START_TEST(descriptor_limits_end_cleanly)
         }
         program_result_free(&r);
     }
-    ck_assert_msg(failed > 0 && correct > 0, "from 4 to 14 descriptors, %d "
+    ck_assert_msg(failed > 0 && correct > 0, "from 4 to 11 descriptors, %d "
                   "runs failed and %d sold: expected both", failed, correct);
 }
 END_TEST
@@ -1220,7 +1233,8 @@ Suite *tickets_suite(void)
                         (int)(sizeof survivable / sizeof *survivable));
     tcase_add_loop_test(killing, mutex_narrates_the_repair, 0, 3);
     tcase_add_test(killing, file_lock_narrates_the_kernel_release);
-    tcase_add_test(killing, naive_lock_deadlock_is_stopped_and_diagnosed);
+    tcase_add_loop_test(killing, naive_lock_deadlock_is_stopped_and_diagnosed,
+                        0, 2);
     tcase_add_loop_test(killing, failed_buyer_fails_the_run, 0, 2);
     tcase_add_test(killing, descriptor_limits_end_cleanly);
     suite_add_tcase(suite, killing);
