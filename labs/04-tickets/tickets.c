@@ -408,7 +408,8 @@ int main(int argc, char **argv)
                       "  --lock naive --kill-holder always ends in exit 3: "
                       "the dead holder's semaphore\n  is never released (the "
                       "parent's last check waits for it too), and the\n  "
-                      "watchdog says so.",
+                      "watchdog says so; so does any buyer that dies holding "
+                      "it.",
         .flags = flags,
     };
     flags_parse_or_exit(&program, argc, argv);
