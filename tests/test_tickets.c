@@ -1212,6 +1212,51 @@ START_TEST(trials_summary_matches_the_trials)
 }
 END_TEST
 
+/* ---- 9. The deliberately broken lines say so --------------------------- */
+
+#ifndef SOURCE_DIR
+#define SOURCE_DIR "."
+#endif
+
+/* Every line of `file` that contains `code` carries BUGGY ON PURPOSE, on
+ * that line or in the comment just above it (at most 3 lines up; the
+ * unlocked path used to read as correctly locked code: `case LOCK_NONE:
+ * break;` and buyer() had no label).  Returns how many such lines there
+ * are. */
+static int expect_labelled(const char *file, const char *code)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/labs/04-tickets/%s", SOURCE_DIR, file);
+    FILE *in = fopen(path, "r");
+    ck_assert_msg(in != NULL, "%s: %s", path, strerror(errno));
+    char before[4][512] = {"", "", "", ""}; /* this line, and 3 above */
+    int found = 0, number = 0;
+    while (fgets(before[number % 4], sizeof before[0], in) != NULL) {
+        const char *line = before[number % 4];
+        number++;
+        if (strstr(line, code) == NULL)
+            continue;
+        found++;
+        bool labelled = false;
+        for (int k = 0; k < 4; k++)
+            labelled |= strstr(before[k], "BUGGY ON PURPOSE") != NULL;
+        ck_assert_msg(labelled, "%s:%d: '%s' without BUGGY ON PURPOSE", path,
+                      number, code);
+    }
+    fclose(in);
+    return found;
+}
+
+START_TEST(buggy_lines_are_labelled)
+{
+    /* The unlocked path in both lock functions, the buyer's lock call, and
+     * the decision and write-back the race breaks. */
+    ck_assert_int_eq(expect_labelled("locks.c", "case LOCK_NONE:"), 2);
+    ck_assert_int_eq(expect_labelled("buyer.c", "= lock_acquire(s, me)"), 1);
+    ck_assert_int_eq(expect_labelled("buyer.c", "store_write(s, &seen, me)"), 1);
+}
+END_TEST
+
 Suite *tickets_suite(void)
 {
     Suite *suite = suite_create("tickets");
@@ -1247,6 +1292,7 @@ Suite *tickets_suite(void)
     tcase_add_loop_test(usage, narration_shows_one_line_per_buyer, 0, 4);
     tcase_add_loop_test(usage, oversold_reason_matches_the_run, 0, 2);
     tcase_add_loop_test(usage, trials_summary_matches_the_trials, 0, 2);
+    tcase_add_test(usage, buggy_lines_are_labelled);
     suite_add_tcase(suite, usage);
     return suite;
 }

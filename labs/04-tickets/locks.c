@@ -49,8 +49,8 @@ int lock_acquire(const struct setup *s, int me)
     else
         atomic_fetch_add(&sh->waiting, 1);
     switch (s->lock) {
-    case LOCK_NONE:
-        break; /* BUGGY ON PURPOSE: no lock; every buyer walks straight in */
+    case LOCK_NONE: /* BUGGY ON PURPOSE: no lock; every buyer walks in */
+        break;
     case LOCK_MUTEX: {
         int rc = pthread_mutex_lock(&sh->mutex);
         if (rc == EOWNERDEAD)
@@ -90,8 +90,8 @@ void lock_release(const struct setup *s, int fd)
 {
     atomic_store(&s->shared->holder, -1);
     switch (s->lock) {
-    case LOCK_NONE:
-        break; /* BUGGY ON PURPOSE: there was nothing to release */
+    case LOCK_NONE: /* BUGGY ON PURPOSE: there was nothing to release */
+        break;
     case LOCK_MUTEX:
         CHECK_PT(pthread_mutex_unlock(&s->shared->mutex));
         break;
