@@ -891,6 +891,70 @@ START_TEST(failed_buyer_fails_the_run)
 }
 END_TEST
 
+/* Is `pid` asleep in nanosleep (not blocked on a futex)? */
+static bool sleeping(pid_t pid)
+{
+    char path[64], wchan[128] = "";
+    snprintf(path, sizeof path, "/proc/%d/wchan", (int)pid);
+    FILE *in = fopen(path, "r");
+    if (in == NULL)
+        return false;
+    bool ok = fgets(wchan, sizeof wchan, in) != NULL;
+    fclose(in);
+    return ok && strstr(wchan, "nanosleep") != NULL;
+}
+
+/* D4 again: the planned victim SIGKILLed from outside -- by hand, by the
+ * OOM killer -- before it reaches its kill point is not the planned death:
+ * the run says FAILED and exits 1 (it used to count any SIGKILL of the
+ * victim as the planned one).  The victim is the first to take the lock;
+ * the test finds it as the one buyer asleep in its read delay while the
+ * others wait on the mutex, and kills it there, before its kill point
+ * (before-unlock). */
+START_TEST(outside_kill_is_not_the_planned_one)
+{
+    const char *argv[] = {"tickets", "--lock", "mutex", "--kill-holder",
+                          "--victim", "1", "--kill-point", "before-unlock",
+                          "--buyers", "3", "--read-delay", "300",
+                          "--write-delay", "1", "--timeout", "20", NULL};
+    struct sandbox box;
+    sandbox_enter(&box);
+    struct running_program program = program_start(argv);
+    pid_t children[8], holder = 0;
+    double deadline = clock_seconds() + 10 * time_scale();
+    while (holder == 0 && clock_seconds() < deadline) {
+        int found = children_of(program.pid, children, 8), asleep = 0;
+        for (int k = 0; k < found; k++)
+            if (sleeping(children[k])) {
+                asleep++;
+                holder = children[k];
+            }
+        if (found < 3 || asleep != 1)
+            holder = 0;
+        clock_sleep(0.002);
+    }
+    if (holder > 0)
+        kill(holder, SIGKILL);
+    struct program_result r = program_finish(&program, 30 * time_scale());
+    sandbox_leave(&box);
+    const char *what = "tickets --lock mutex --kill-holder, the victim killed "
+                       "from outside";
+    ck_assert_msg(holder > 0, "%s: no buyer found asleep holding the lock",
+                  what);
+    sandbox_check(&box, what);
+    ck_assert_msg(r.status == 1, "%s: exit %d, expected 1; stdout: %s\n"
+                  "stderr: %s", what, r.status, r.out, r.err);
+    ck_assert_msg(strstr(r.out, "killed by signal 9 (Killed): FAILED (not a "
+                                "planned kill)") != NULL &&
+                      strstr(r.out, "correct") == NULL,
+                  "%s: stdout: %s", what, r.out);
+    ck_assert_msg(strstr(r.err, "tickets: FAILED: in trial 1, buyer-") != NULL &&
+                      strstr(r.err, "1 buyer failed") != NULL,
+                  "%s: stderr: %s", what, r.err);
+    program_result_free(&r);
+}
+END_TEST
+
 /* Under RLIMIT_NOFILE from 4 to 11 descriptors, a run either sells
  * correctly (exit 0), or stops with exit 4 and file:line; a buyer's failure
  * is never taken for a kill; nothing is left behind (the private directory
@@ -1282,6 +1346,7 @@ Suite *tickets_suite(void)
                         0, 2);
     tcase_add_loop_test(killing, failed_buyer_fails_the_run, 0, 2);
     tcase_add_test(killing, descriptor_limits_end_cleanly);
+    tcase_add_test(killing, outside_kill_is_not_the_planned_one);
     suite_add_tcase(suite, killing);
 
     TCase *usage = tcase_create("tickets_usage");

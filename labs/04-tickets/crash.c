@@ -50,6 +50,7 @@ void crash_choose(const struct setup *s, uint64_t *rng, bool kill_holder,
     struct shared *sh = s->shared;
     atomic_store(&sh->entered, 0);
     atomic_store(&sh->victim, -1);
+    atomic_store(&sh->victim_dies, false);
     sh->repair[0] = '\0';
     uint64_t z = next_random(rng);
     /* The first `stock` buyers to take the lock each buy a ticket, so any of
@@ -85,7 +86,9 @@ void crash_point(const struct setup *s, int me, enum kill_point point)
         atomic_load(&s->shared->kill_point) != (int)point)
         return;
     /* A crash: no cleanup, no unlock.  (The buyer kills itself so the point
-     * is exact.) */
+     * is exact.)  It says so first: a SIGKILL from anywhere else is not the
+     * planned death. */
+    atomic_store(&s->shared->victim_dies, true);
     kill(getpid(), SIGKILL);
     for (;;)
         pause();

@@ -109,7 +109,8 @@ static struct outcome check_trial(const struct setup *s,
         }
         o.readers += r->read_order > 0;
         if (w->status != 0) {
-            if (i == victim && w->status == -SIGKILL) {
+            if (i == victim && w->status == -SIGKILL &&
+                atomic_load(&sh->victim_dies)) {
                 o.killed = i; /* it never said; the store's list speaks */
             } else if (o.failures++ == 0) {
                 o.failed = i;

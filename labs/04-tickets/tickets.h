@@ -85,6 +85,7 @@ struct shared {
     atomic_int victim_rank;  /* --kill-holder: the n-th to take it dies */
     atomic_int kill_point;
     atomic_int victim;       /* the victim's index once chosen, else -1 */
+    atomic_bool victim_dies; /* set by the victim itself, just before */
     atomic_int holder;       /* who holds the lock now, -1 if nobody */
     atomic_int holder_pid;
     atomic_int waiting;      /* buyers blocked on the lock */
