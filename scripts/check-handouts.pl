@@ -13,7 +13,8 @@
 #     block in one shell, in order (so `echo $?` works), on a pseudo-terminal
 #     (stdout and stderr interleave as a student sees them).  The lines up to
 #     the next "$ " line or the end of the block are what it printed.
-#   - Lines are compared by shape, in order: numbers (with sign, decimals,
+#   - Lines are compared by shape, in order (but the status that `echo $?`
+#     prints is compared exactly): numbers (with sign, decimals,
 #     exponent and a unit right after them: ns us µs ms s min k K M G B KiB
 #     MiB GiB, or x for a ratio) are masked, so are hex numbers and paths
 #     under the temporary directory; runs of blanks count as one; trailing
@@ -40,7 +41,7 @@ use strict;
 use warnings;
 use File::Temp qw(tempdir);
 
-my $BLOCK_SECONDS = $ENV{HANDOUT_BLOCK_SECONDS} // 30;
+my $BLOCK_SECONDS = $ENV{HANDOUT_BLOCK_SECONDS} // 60;
 my $MARK = '@@check-handouts-command@@';
 
 chdir(($0 =~ m{^(.*)/[^/]+$})[0] . '/..') or die "check-handouts: cd: $!\n";
@@ -123,8 +124,10 @@ sub replay {
     my $script = "$tmp.sh";
     open my $out, '>', $script or die "check-handouts: $script: $!\n";
     print $out "exec </dev/null\nexport TMPDIR='$tmp' LC_ALL=C PYTHONUNBUFFERED=1\n";
+    # The marker must not reset $?: a block's `echo $?` reports the command
+    # before it, as in a shell.
     for my $command (@{$block->{commands}}) {
-        print $out "printf '%s\\n' '$MARK'\n$command->{text}\n";
+        print $out "__status=\$?; printf '%s\\n' '$MARK'; (exit \$__status)\n$command->{text}\n";
     }
     close $out;
     # script(1) gives the block a terminal, as a student's shell has.
@@ -180,6 +183,18 @@ sub compare_ordered {
             $g < @$actual ? $actual->[$g] : '(end of output)'];
 }
 
+sub compare_exact {
+    my ($expected, $actual) = @_;
+    my @want = map { $_->[1] =~ s/\s+$//r } @$expected;
+    my @got = map { s/\s+$//r } @$actual;
+    for my $i (0 .. ($#want > $#got ? $#want : $#got)) {
+        my $w = $want[$i] // '(end of output)';
+        my $g = $got[$i] // '(end of output)';
+        return [$i < @$expected ? $expected->[$i][0] : undef, $w, $g] if $w ne $g;
+    }
+    return undef;
+}
+
 # A handout line that ends in " ..." is open: it matches any line that
 # begins with the same shape.
 sub is_open { return $_[0] =~ /\S\s+\.\.\.\s*$/ ? 1 : 0 }
@@ -221,6 +236,8 @@ sub check_block {
     for my $k (0 .. $#{$block->{commands}}) {
         my $command = $block->{commands}[$k];
         my $compare = $block->{unordered} ? \&compare_unordered : \&compare_ordered;
+        # An exit status is the one number that must match exactly.
+        $compare = \&compare_exact if $command->{text} =~ /^echo \$\?\s*$/;
         my $diff = $compare->($command->{expected}, $outputs->[$k], $tmp);
         next unless $diff;
         my $line = $diff->[0] // $command->{line};

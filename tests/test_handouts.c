@@ -55,8 +55,9 @@ START_TEST(a_matching_transcript_passes)
                                  "a 7\n"
                                  "elapsed   3 ms\n"
                                  "file /tmp/y-QQQQQ9/db\n"
-                                 "$ (exit 3); echo $?\n"
-                                 "4\n" FENCE);
+                                 "$ (exit 3)\n"
+                                 "$ echo $?\n"
+                                 "3\n" FENCE);
     ck_assert_msg(r->status == 0, "exit %d: %s%s", r->status, r->out, r->err);
     ck_assert_ptr_nonnull(strstr(r->out, "1 passed, 0 failed, 0 skipped"));
 }
@@ -74,6 +75,17 @@ START_TEST(one_changed_line_fails_and_is_named)
     ck_assert_msg(strstr(r->out, "program: sold 1, left 0: correct") != NULL,
                   "the failure must show what the program printed: %s", r->out);
     ck_assert_ptr_nonnull(strstr(r->out, "0 passed, 1 failed"));
+}
+END_TEST
+
+/* An exit status is compared exactly, and the checker's own bookkeeping
+ * between commands must not reset it. */
+START_TEST(an_exit_status_must_match_exactly)
+{
+    struct sub_result *r = check("# Lab\n\n" FENCE "$ (exit 3)\n"
+                                 "$ echo $?\n0\n" FENCE);
+    ck_assert_msg(r->status == 1, "exit 3 shown as 0 passed: %s", r->out);
+    ck_assert_msg(strstr(r->out, "program: 3") != NULL, "%s", r->out);
 }
 END_TEST
 
@@ -140,6 +152,7 @@ Suite *handouts_suite(void)
     tcase_add_test(tc, a_matching_transcript_passes);
     tcase_add_test(tc, one_changed_line_fails_and_is_named);
     tcase_add_test(tc, a_missing_or_extra_line_fails);
+    tcase_add_test(tc, an_exit_status_must_match_exactly);
     tcase_add_test(tc, dots_stand_for_any_lines);
     tcase_add_test(tc, unordered_compares_lines_in_any_order);
     tcase_add_test(tc, skip_runs_nothing_and_says_why);
