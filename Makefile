@@ -40,10 +40,15 @@ COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(OBJ)/%.o)
 LIBCOMMON  := $(BUILD)/libcommon.a
 
-# Every labs/NN-name/ directory builds one program, $(BIN)/name, from its .c files.
-LAB_DIRS := $(sort $(wildcard labs/[0-9]*-*))
+# Every labs/NN-name/ directory builds one program, $(BIN)/name, from its .c
+# files -- except lab 10 cluster, an MPI program, built by its own rule below.
+MPI_LAB  := labs/10-cluster
+LAB_DIRS := $(filter-out $(MPI_LAB),$(sort $(wildcard labs/[0-9]*-*)))
 lab_name  = $(shell echo $(notdir $(1)) | sed 's/^[0-9]*-//')
 LAB_BINS := $(foreach d,$(LAB_DIRS),$(BIN)/$(call lab_name,$(d)))
+MPICC    ?= mpicc
+HAVE_MPI := $(shell command -v $(MPICC) 2>/dev/null)
+LAB_BINS += $(if $(HAVE_MPI),$(BIN)/cluster)
 
 TEST_SRC := $(wildcard tests/*.c)
 TEST_OBJ := $(TEST_SRC:%.c=$(OBJ)/%.o)
@@ -70,6 +75,21 @@ $(BIN)/$(call lab_name,$(1)): $(patsubst %.c,$(OBJ)/%.o,$(wildcard $(1)/*.c)) $(
 	$$(CC) $$(LDFLAGS) $$^ $$(LDLIBS) -o $$@
 endef
 $(foreach d,$(LAB_DIRS),$(eval $(call LAB_RULE,$(d))))
+
+# Lab 10 cluster: compiled and linked with mpicc (Open MPI's wrapper: the same
+# cc, plus MPI's include path and libraries), same flags and sanitizers, and
+# libcommon.a.  Without mpicc it is left out, said in one line, and nothing
+# else changes (its tests then report one skipped test).
+ifneq ($(HAVE_MPI),)
+$(OBJ)/$(MPI_LAB)/%.o: $(MPI_LAB)/%.c
+	@mkdir -p $(dir $@)
+	$(MPICC) $(CFLAGS) $(DEPS) -c $< -o $@
+$(BIN)/cluster: $(patsubst %.c,$(OBJ)/%.o,$(wildcard $(MPI_LAB)/*.c)) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(MPICC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+else
+$(info lab 10 cluster: not built, $(MPICC) not found: apt-get install openmpi-bin libopenmpi-dev (or make deps))
+endif
 
 # The tests run the lab binaries of the same variant, found through BIN_DIR.
 $(OBJ)/tests/%.o: CFLAGS += -DBIN_DIR='"$(abspath $(BIN))"' -DVARIANT='"$(VARIANT)"' \
@@ -149,7 +169,7 @@ help:
 	@echo "make plots      redraw plots/ from the data already in results/"
 	@echo "make skels      write students/NN-name/: each lab with its exercises cut out"
 	@echo "make grade LAB=NN   run lab NN's checks on your copy (SOLUTION=1: on the reference)"
-	@echo "make deps       install gcc, make, gnuplot, hyperfine, check (apt-get, as root)"
+	@echo "make deps       install gcc, make, gnuplot, hyperfine, check, Open MPI (apt-get, as root)"
 	@echo "make clean      remove build/"
 
 -include $(COMMON_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(wildcard $(OBJ)/labs/*/*.d)

@@ -24,6 +24,9 @@ command -v perl >/dev/null 2>&1 || missing+=(perl-base)
 command -v script >/dev/null 2>&1 || missing+=(bsdutils)
 # The bench's peer: the same experiments in real CPython.
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
+# Lab 10 cluster: Open MPI (mpirun, and mpicc to build the lab).
+command -v mpirun >/dev/null 2>&1 || missing+=(openmpi-bin)
+have_package libopenmpi-dev || missing+=(libopenmpi-dev)
 
 if [ ${#missing[@]} -eq 0 ]; then
     echo "deps: everything is installed"

@@ -1,0 +1,260 @@
+#!/usr/bin/env bash
+# cluster.sh: run build/bin/cluster on several fake hosts made out of this machine (lab 10, E17).
+#
+#   labs/10-cluster/cluster.sh --hosts H --slots S [--transport tcp|shm] -- [cluster flags]
+#
+# On a real cluster, mpirun reads a hostfile of real machines and starts one
+# daemon (orted) on each over ssh; each daemon starts that host's ranks.
+# This script follows the same path on one machine:
+#   - a hostfile of H hosts named nodeA, nodeB, ... with S slots each;
+#   - instead of ssh, a launcher agent (--mca plm_rsh_agent) that runs the
+#     host's daemon here, in a UTS namespace of its own whose host name is
+#     the fake host's (unshare --uts, as root), so each rank's
+#     MPI_Get_processor_name() says which host it is on;
+#   - traffic between the ranks over TCP on loopback (--transport tcp, the
+#     default: Open MPI excludes lo unless told), or shared memory between
+#     ranks of one host and TCP between hosts (--transport shm).
+# Everything it writes is in a private temporary directory, removed on
+# every way out (trap).  Fake hosts share this machine's cores: more hosts
+# add no speed here.
+#
+# First it checks the program's flags (cluster --validate: a bad command
+# line is refused, exit 2, before mpirun starts anything), then it measures
+# mpirun's start-up with an empty run (MPI_Init + MPI_Finalize on every
+# rank) and passes it to the real run (--startup), which prints it apart.
+# Exit status: the program's (0 ok, 1 wrong total, 2 usage, 3 watchdog),
+# 3 also when mpirun's own --timeout stopped the job, 4 when mpirun or the
+# program is missing, 128+N when stopped by signal N.
+# Environment: CLUSTER_BIN (default build/bin/cluster), MPIRUN (mpirun).
+set -euo pipefail
+export LC_ALL=C
+
+prog=cluster.sh
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+bin=${CLUSTER_BIN:-$root/build/bin/cluster}
+mpirun=${MPIRUN:-mpirun}
+
+usage() {
+    cat <<EOF
+Usage: $prog --hosts H --slots S [--transport tcp|shm] -- [cluster flags]
+Run build/bin/cluster on H fake hosts (nodeA, nodeB, ...) of S slots each,
+all on this machine: H x S ranks, one Open MPI daemon per host.
+
+  --hosts H        fake hosts, 1 to 16 (default 2)
+  --slots S        ranks per host, 1 to 64 (default 1)
+  --transport T    tcp (default): every message over TCP on loopback;
+                   shm: shared memory within a host, TCP between hosts
+  --help           show this text and exit
+Everything after -- goes to the program (build/bin/cluster --help).
+Exit status: the program's (0 ok, 1 wrong total, 2 usage, 3 watchdog; 3
+also when mpirun's --timeout stopped the job), 4 mpirun or the program
+missing, 128+N stopped by signal N.
+EOF
+}
+
+usage_error() {
+    echo "$prog: $1" >&2
+    echo "Try '$prog --help' for more information." >&2
+    exit 2
+}
+
+# whole NAME VALUE MIN MAX: a whole number in [MIN, MAX], or a usage error.
+whole() {
+    [[ $2 =~ ^[0-9]{1,6}$ ]] && (( 10#$2 >= $3 && 10#$2 <= $4 )) ||
+        usage_error "$1: '$2' is not a whole number from $3 to $4"
+}
+
+# ---- Our own flags, up to "--" ------------------------------------------
+hosts=2 slots=1 transport=tcp
+declare -A given=()
+while [ $# -gt 0 ]; do
+    arg=$1
+    shift
+    case $arg in
+        --) break ;;
+        --help | -h) usage; exit 0 ;;
+        --hosts | --slots | --transport | --hosts=* | --slots=* | --transport=*)
+            name=${arg%%=*}
+            if [[ $arg == *=* ]]; then
+                value=${arg#*=}
+            elif [ $# -gt 0 ] && [[ $1 != --* ]]; then
+                value=$1
+                shift
+            else
+                usage_error "$name: needs a value"
+            fi
+            [ -z "${given[$name]:-}" ] || usage_error "$name: given twice"
+            given[$name]=1
+            case $name in
+                --hosts) whole --hosts "$value" 1 16; hosts=$((10#$value)) ;;
+                --slots) whole --slots "$value" 1 64; slots=$((10#$value)) ;;
+                --transport)
+                    [[ $value == tcp || $value == shm ]] ||
+                        usage_error "--transport: '$value' is not one of tcp, shm"
+                    transport=$value ;;
+            esac ;;
+        *) usage_error "'$arg': unknown flag (the program's flags go after --)" ;;
+    esac
+done
+args=("$@")
+ranks=$((hosts * slots))
+
+# ---- The program's flags, checked before anything starts ----------------
+# --validate parses them exactly as every rank will, prints the run's
+# --timeout and exits, without MPI; a bad line is its exit 2.
+if [ ! -x "$bin" ]; then
+    echo "$prog: $bin not found; run make (it needs Open MPI:" \
+         "apt-get install openmpi-bin libopenmpi-dev, or make deps)" >&2
+    exit 4
+fi
+status=0
+checked=$("$bin" --validate "${args[@]}") || status=$?
+[ "$status" -eq 0 ] || exit "$status"
+if ! [[ $checked =~ ^[0-9.]+$ ]]; then
+    printf '%s\n' "$checked" # --help was among them: the program's help
+    exit 0
+fi
+timeout=$checked
+if ! command -v "$mpirun" > /dev/null 2>&1; then
+    echo "$prog: $mpirun not found; install Open MPI:" \
+         "apt-get install openmpi-bin libopenmpi-dev (or make deps)" >&2
+    exit 4
+fi
+
+# ---- A private directory, removed on every way out ----------------------
+dir=$(mktemp -d "${TMPDIR:-/tmp}/cluster-XXXXXX")
+mpirun_pid=
+cleanup() { rm -rf "$dir"; }
+# Ctrl+C or a kill: stop mpirun (it stops its daemons and ranks), wait for
+# it, then leave with 128+N; the EXIT trap removes the directory.
+on_signal() {
+    trap - INT TERM HUP
+    if [ -n "$mpirun_pid" ]; then
+        kill -TERM "$mpirun_pid" 2> /dev/null || true
+        wait "$mpirun_pid" 2> /dev/null || true
+    fi
+    echo "$prog: interrupted; mpirun and its ranks stopped" >&2
+    exit "$1"
+}
+trap cleanup EXIT
+trap 'on_signal 130' INT
+trap 'on_signal 143' TERM
+trap 'on_signal 129' HUP
+
+say() { echo "$prog: $*" >&2; }
+
+# ---- The hosts: a hostfile and a launcher agent -------------------------
+letters=(A B C D E F G H I J K L M N O P)
+names=()
+for ((i = 0; i < hosts; i++)); do
+    names+=("node${letters[$i]}")
+    echo "node${letters[$i]} slots=$slots" >> "$dir/hostfile"
+done
+list=$(IFS=,; echo "${names[*]}")
+list=${list//,/, }
+
+# A host name of its own needs a UTS namespace, which needs root
+# (CAP_SYS_ADMIN).  Without it the hosts are still separate Open MPI nodes,
+# one daemon each, but every rank reports this machine's name.
+uts=0
+if [ "$(id -u)" -eq 0 ] && unshare --uts true 2> /dev/null; then
+    uts=1
+fi
+cat > "$dir/agent" <<EOF
+#!/bin/sh
+# agent: what mpirun runs instead of ssh to start one host's daemon.
+# mpirun calls it as: agent [ssh options] HOST COMMAND..., COMMAND being one
+# shell command line (orted and its options), as ssh would run it on HOST.
+while [ \$# -gt 0 ]; do case \$1 in -*) shift ;; *) break ;; esac; done
+host=\$1
+shift
+if [ $uts = 1 ]; then
+    # A new UTS namespace: hostname changes only inside it, for this
+    # daemon and the ranks it starts.
+    exec unshare --uts sh -c 'hostname "\$0" && eval "exec \$1"' "\$host" "\$*"
+fi
+eval "exec \$*"
+EOF
+chmod +x "$dir/agent"
+
+cpus=$(nproc)
+opts=(--hostfile "$dir/hostfile" --mca plm_rsh_agent "$dir/agent"
+      --mca oob_tcp_if_include lo --mca btl_tcp_if_include lo
+      --timeout "$(awk -v t="$timeout" 'BEGIN { printf "%d", int(t) + (t > int(t)) + 10 }')")
+say "$hosts fake host$([ "$hosts" -gt 1 ] && echo s) ($list) x $slots slot$([ "$slots" -gt 1 ] && echo s)" \
+    "= $ranks rank$([ "$ranks" -gt 1 ] && echo s), all on this machine ($(hostname), $cpus CPUs): fake hosts share its cores"
+if [ "$uts" = 1 ]; then
+    say "each host's daemon runs in its own UTS namespace (unshare --uts): ranks report $list"
+else
+    say "not root: no UTS namespaces, so every rank reports this machine's name ($(hostname));" \
+        "the $hosts hosts are still separate Open MPI nodes, one daemon each"
+fi
+case $transport in
+    tcp) opts+=(--mca btl tcp,self)
+         say "transport tcp: every message over TCP on loopback (--mca btl tcp,self, btl_tcp_if_include lo)" ;;
+    shm) opts+=(--mca btl self,vader,tcp)
+         say "transport shm: shared memory (vader) between ranks of one host, TCP on loopback between hosts" ;;
+esac
+if [ "$(id -u)" -eq 0 ]; then
+    opts+=(--allow-run-as-root)
+    say "running as root: adding --allow-run-as-root (mpirun refuses root otherwise)"
+fi
+if [ "$slots" -gt "$cpus" ]; then
+    opts+=(--oversubscribe)
+    say "$slots slots per host, $cpus CPUs: adding --oversubscribe (mpirun refuses more ranks than cores on a host otherwise)"
+fi
+if [ "$hosts" -gt 1 ]; then
+    # Each daemon believes it owns every core of its host and pins its
+    # first rank to core 0: on one machine, all hosts' first ranks would
+    # share core 0.
+    opts+=(--bind-to none)
+    say "$hosts hosts on one machine: adding --bind-to none (each host's daemon would pin its first rank to core 0)"
+fi
+# The sanitizers, for the MPI runs only.  ASan's LeakSanitizer reports
+# about 121 KB that Open MPI itself leaks inside MPI_Init (plugins it
+# dlcloses, so suppressions by library match little): leak checking is off
+# for the ranks.  TSan reports a lock-order inversion inside Open MPI's TCP
+# transport (mca_btl_tcp_add_procs) in threaded ranks; tsan.supp
+# suppresses exactly that function.  Neither touches the lab's own code;
+# plain builds ignore both variables.  -x passes them to every host.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+export TSAN_OPTIONS="${TSAN_OPTIONS:+$TSAN_OPTIONS:}suppressions=$here/tsan.supp"
+opts+=(-x ASAN_OPTIONS -x TSAN_OPTIONS)
+
+# run_mpirun ARGS...: mpirun in the background (so a signal reaches our
+# trap at once), waited for; sets $rc and $took (seconds, wall clock:
+# bash has no monotonic clock, and over a second an NTP step is unlikely;
+# the program's own times are monotonic).
+run_mpirun() {
+    local started=$EPOCHREALTIME
+    rc=0
+    "$mpirun" "${opts[@]}" -np "$ranks" "$bin" "$@" < /dev/null &
+    mpirun_pid=$!
+    wait "$mpirun_pid" || rc=$?
+    mpirun_pid=
+    took=$(awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }')
+}
+
+# mpirun's --timeout: its own watchdog, 10 s after the program's, as a
+# backstop; when it fires, mpirun exits 110 (ETIMEDOUT).
+verdict() {
+    if [ "$rc" -eq 110 ]; then
+        say "mpirun's --timeout stopped the job (the program's own watchdog did not): exit 3"
+        exit 3
+    fi
+}
+
+run_mpirun --experiment empty --timeout "$timeout"
+verdict
+if [ "$rc" -ne 0 ]; then
+    say "the empty run (MPI_Init + MPI_Finalize only) failed with exit $rc"
+    exit "$rc"
+fi
+startup=$took
+say "mpirun start-up: $startup s (an empty run: MPI_Init + MPI_Finalize on every rank)"
+
+run_mpirun "${args[@]}" --startup "$startup"
+verdict
+say "mpirun took $took s in all (start-up about $startup s of it); exit $rc"
+exit "$rc"
