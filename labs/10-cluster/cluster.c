@@ -41,6 +41,7 @@
 #include "checked.h"
 #include "flags.h"
 #include "kernel.h"
+#include "launch.h"
 #include "timing.h"
 #include "watchdog.h"
 
@@ -599,6 +600,9 @@ int main(int argc, char **argv)
                       "ping-pong reply was wrong).\n  Under mpirun, the job's "
                       "status is the first failing rank's.",
     };
+    /* cluster.sh's launcher role (launch.c): not a rank, no MPI. */
+    if (argc > 1 && strcmp(argv[1], "--launch") == 0)
+        return launch_main(argc - 1, argv + 1);
     struct options options = parse(argc, argv, &program);
     if (options.validate) {
         /* cluster.sh's first step: the command line is good; here is the
