@@ -1,0 +1,287 @@
+/* test_cluster.c: integration tests of lab 10 (build/bin/cluster under labs/10-cluster/cluster.sh, E17).
+ *
+ * They run the real launcher on fake hosts and check its claims from the
+ * CSV and the exit statuses: the reduced total, each rank's host and pid,
+ * a wrong total caught (exit 1), the watchdog (exit 3), bad input refused
+ * before mpirun starts (exit 2), and no process left behind (the test is
+ * the subreaper of everything the launcher starts).  mpirun costs about
+ * 0.35 s a start and cluster.sh starts it twice (the empty run, then the
+ * run), so there are few runs, small ones, and only the first measures
+ * the start-up (the others pass --startup, which skips the empty run).  Without Open MPI the
+ * lab is not built: one test says so and passes.
+ */
+#define _GNU_SOURCE
+#include "harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define COUNT_HEADER "type,rep,rank,size,host,pid,iterations,seconds"
+
+static bool cluster_built(void)
+{
+    return access(BIN_DIR "/cluster", X_OK) == 0;
+}
+
+/* cluster.sh's path relative to BIN_DIR (program_start runs BIN_DIR/...):
+ * BIN_DIR is build/bin, build/asan/bin or under another BUILDROOT, so look
+ * upwards for the repository. */
+static const char *script_path(void)
+{
+    static char relative[128];
+    const char *ups[] = {"..", "../..", "../../..", "../../../.."};
+    for (size_t i = 0; i < sizeof ups / sizeof *ups; i++) {
+        char absolute[4096];
+        snprintf(relative, sizeof relative, "%s/labs/10-cluster/cluster.sh",
+                 ups[i]);
+        snprintf(absolute, sizeof absolute, "%s/%s", BIN_DIR, relative);
+        if (access(absolute, X_OK) == 0)
+            return relative;
+    }
+    ck_abort_msg("labs/10-cluster/cluster.sh not found above %s", BIN_DIR);
+    return NULL;
+}
+
+/* Run cluster.sh with the binary of this build variant. */
+static struct program_result run_script(const char *const *args)
+{
+    const char *argv[24] = {script_path()};
+    for (int i = 0; args[i] != NULL && i < 22; i++)
+        argv[i + 1] = args[i];
+    setenv("CLUSTER_BIN", BIN_DIR "/cluster", 1);
+    return program_run(60 * time_scale(), argv);
+}
+
+START_TEST(skipped_without_open_mpi)
+{
+    fprintf(stderr, "cluster: skipped: %s/cluster was not built (no mpicc: "
+                    "apt-get install openmpi-bin libopenmpi-dev, or make "
+                    "deps)\n", BIN_DIR);
+}
+END_TEST
+
+/* 2 ranks on 2 fake hosts: every row of the CSV checked. */
+START_TEST(two_ranks_on_two_fake_hosts)
+{
+    become_subreaper();
+    const char *args[] = {"--hosts", "2", "--slots", "1", "--", "--workers",
+                          "3", "--iterations", "1000001", "--repeat", "2",
+                          "--csv", NULL};
+    struct program_result r = run_script(args);
+    ck_assert_msg(r.status == 0, "exit %d, stderr: %s", r.status, r.err);
+    ck_assert_msg(strncmp(r.out, COUNT_HEADER "\n", strlen(COUNT_HEADER) + 1) == 0,
+                  "CSV must start with the header: %.100s", r.out);
+
+    /* As root, each host's daemon has its own host name (unshare --uts):
+     * rank 0 on nodeA, rank 1 on nodeB (1 slot each).  Otherwise both
+     * report this machine's name. */
+    char machine[256] = "";
+    gethostname(machine, sizeof machine - 1);
+    bool named = geteuid() == 0;
+    const char *expected_host[2] = {named ? "nodeA" : machine,
+                                    named ? "nodeB" : machine};
+
+    unsigned long long total = 3ULL * 1000001ULL;
+    unsigned long long rank_sum[3] = {0}; /* per rep (1, 2) */
+    int rank_rows = 0, run_rows = 0, slowest_rows = 0, startup_rows = 0;
+    int pids[2] = {0, 0};
+    char *copy = strdup(r.out + strlen(COUNT_HEADER) + 1);
+    char *save = NULL;
+    for (char *line = strtok_r(copy, "\n", &save); line != NULL;
+         line = strtok_r(NULL, "\n", &save)) {
+        char type[16], host[256];
+        int rep, rank, size, pid, consumed = 0;
+        unsigned long long iterations;
+        double seconds;
+        int fields = sscanf(line, "%15[a-z],%d,%d,%d,%255[^,],%d,%llu,%lf%n",
+                            type, &rep, &rank, &size, host, &pid, &iterations,
+                            &seconds, &consumed);
+        ck_assert_msg(fields == 8 && line[consumed] == '\0',
+                      "not a CSV row of 8 fields: '%s'", line);
+        ck_assert_int_eq(size, 2);
+        ck_assert_msg(seconds >= 0 && seconds < 60, "seconds %f", seconds);
+        if (strcmp(type, "startup") == 0) {
+            ck_assert_int_eq(rep, 0);
+            ck_assert_msg(seconds > 0, "start-up %f", seconds);
+            startup_rows++;
+            continue;
+        }
+        ck_assert_msg(rep >= 1 && rep <= 2, "rep %d: '%s'", rep, line);
+        if (strcmp(type, "rank") == 0) {
+            ck_assert_msg(rank == 0 || rank == 1, "rank %d", rank);
+            ck_assert_msg(strcmp(host, expected_host[rank]) == 0,
+                          "rank %d on '%s', expected '%s'", rank, host,
+                          expected_host[rank]);
+            /* block split: 3000003 = 1500002 + 1500001 */
+            ck_assert_uint_eq(iterations, rank == 0 ? 1500002 : 1500001);
+            if (pids[rank] == 0)
+                pids[rank] = pid;
+            ck_assert_int_eq(pid, pids[rank]); /* the same process each rep */
+            rank_sum[rep] += iterations;
+            rank_rows++;
+        } else {
+            ck_assert_msg(strcmp(type, "run") == 0 ||
+                              strcmp(type, "slowest") == 0,
+                          "unexpected row: '%s'", line);
+            ck_assert_int_eq(rank, 0);
+            ck_assert_str_eq(host, expected_host[0]);
+            ck_assert_uint_eq(iterations, total); /* the reduced sum */
+            ck_assert_msg(seconds > 0, "'%s'", line);
+            *(strcmp(type, "run") == 0 ? &run_rows : &slowest_rows) += 1;
+        }
+    }
+    free(copy);
+    ck_assert_int_eq(startup_rows, 1);
+    ck_assert_int_eq(rank_rows, 4);
+    ck_assert_int_eq(run_rows, 2);
+    ck_assert_int_eq(slowest_rows, 2);
+    ck_assert_uint_eq(rank_sum[1], total);
+    ck_assert_uint_eq(rank_sum[2], total);
+    ck_assert_int_ne(pids[0], pids[1]); /* two processes, no shared memory */
+    ck_assert_int_eq(orphans_adopted(), 0);
+    program_result_free(&r);
+}
+END_TEST
+
+/* The check can fail: one rank made wrong on purpose, exit 1. */
+START_TEST(a_wrong_total_is_caught)
+{
+    become_subreaper();
+    const char *args[] = {"--hosts", "2", "--slots", "1", "--", "--workers",
+                          "2", "--iterations", "1M", "--inject-error", "1",
+                          "--warmup", "0", "--startup", "0.3", NULL};
+    struct program_result r = run_script(args);
+    ck_assert_msg(r.status == 1, "exit %d, stderr: %s", r.status, r.err);
+    ck_assert_ptr_nonnull(strstr(r.err, "cluster: WRONG: the ranks' sum is "
+                                        "2000001, expected 2 x 1000000"));
+    ck_assert_ptr_nonnull(strstr(r.out, "1000001"));
+    ck_assert_ptr_nonnull(strstr(r.out, "WRONG"));
+    ck_assert_ptr_null(strstr(r.out, "OK"));
+    ck_assert_int_eq(orphans_adopted(), 0);
+    program_result_free(&r);
+}
+END_TEST
+
+/* A run past its --timeout: every rank's watchdog stops it, exit 3, and
+ * no daemon or rank is left. */
+START_TEST(watchdog_stops_the_job_and_leaves_nothing)
+{
+    become_subreaper();
+    const char *args[] = {"--hosts", "2", "--slots", "1", "--",
+                          "--iterations", "1000G", "--timeout", "0.5",
+                          "--startup", "0.3", NULL};
+    struct program_result r = run_script(args);
+    ck_assert_msg(r.status == 3, "exit %d, stderr: %s", r.status, r.err);
+    ck_assert_ptr_nonnull(strstr(r.err, "did not finish within 0.5 s"));
+    ck_assert_ptr_nonnull(strstr(r.err, "nothing left running (exit 3)"));
+    ck_assert_msg(r.seconds < 15 * time_scale(), "took %.1f s", r.seconds);
+    ck_assert_int_eq(orphans_adopted(), 0);
+    program_result_free(&r);
+}
+END_TEST
+
+/* Bad input, to cluster.sh or to the program after --: exit 2, named,
+ * nothing on stdout, and before mpirun starts.  MPIRUN names a program
+ * that does not exist: had the script tried to start it, it would have
+ * said so and exited 4. */
+static const struct {
+    const char *args[8];
+    const char *prefix, *names;
+} bad_lines[] = {
+    {{"--hosts", "0"}, "cluster.sh", "--hosts"},
+    {{"--hosts", "abc"}, "cluster.sh", "--hosts"},
+    {{"--slots", "65"}, "cluster.sh", "--slots"},
+    {{"--transport", "udp"}, "cluster.sh", "--transport"},
+    {{"--hosts"}, "cluster.sh", "--hosts"},
+    {{"--hosts", "2", "--hosts", "3"}, "cluster.sh", "--hosts"},
+    {{"--workers", "2"}, "cluster.sh", "'--workers'"},
+    {{"--", "--workers", "abc"}, "cluster", "--workers"},
+    {{"--", "--iterations", "1.5"}, "cluster", "--iterations"},
+    {{"--", "--experiment", "sort"}, "cluster", "--experiment"},
+    {{"--", "--size", "8", "--experiment", "count"}, "cluster", "--size"},
+    {{"--", "--bogus"}, "cluster", "--bogus"},
+};
+
+START_TEST(bad_input_is_refused_before_mpirun_starts)
+{
+    setenv("MPIRUN", "/nonexistent/mpirun", 1);
+    struct program_result r = run_script(bad_lines[_i].args);
+    ck_assert_msg(r.status == 2, "exit %d, stderr: %s", r.status, r.err);
+    ck_assert_str_eq(r.out, "");
+    char prefix[32], hint[96];
+    snprintf(prefix, sizeof prefix, "%s: ", bad_lines[_i].prefix);
+    snprintf(hint, sizeof hint, "Try '%s --help' for more information.\n",
+             bad_lines[_i].prefix);
+    ck_assert_msg(strncmp(r.err, prefix, strlen(prefix)) == 0, "stderr: %s",
+                  r.err);
+    const char *newline = strchr(r.err, '\n');
+    ck_assert_ptr_nonnull(newline);
+    ck_assert_msg(memmem(r.err, (size_t)(newline - r.err), bad_lines[_i].names,
+                         strlen(bad_lines[_i].names)) != NULL,
+                  "first line must name %s: %s", bad_lines[_i].names, r.err);
+    ck_assert_str_eq(newline + 1, hint);
+    program_result_free(&r);
+}
+END_TEST
+
+/* The program itself refuses bad input before MPI_Init (run without
+ * mpirun, it would otherwise start a singleton MPI job first). */
+static const struct bad_line program_bad_lines[] = {
+    {{"--workers", "0"}, "--workers"},
+    {{"--roundtrips", "10"}, "--roundtrips"},
+    {{"--experiment", "pingpong", "--inject-error", "1"}, "--inject-error"},
+    {{"--startup", "-1"}, "--startup"},
+    {{"--timeout", "0"}, "--timeout"},
+};
+
+START_TEST(program_refuses_bad_input)
+{
+    expect_usage_error("cluster", &program_bad_lines[_i]);
+}
+END_TEST
+
+START_TEST(help_names_every_flag)
+{
+    const char *argv[] = {"cluster", "--help", NULL};
+    struct program_result r = program_run(10 * time_scale(), argv);
+    ck_assert_int_eq(r.status, 0);
+    const char *expected[] = {"--experiment", "--workers", "--iterations",
+                              "--repeat", "--roundtrips", "--size",
+                              "--startup", "--inject-error", "--timeout",
+                              "--csv", "--validate", "E17", "MPI_Reduce"};
+    for (size_t i = 0; i < sizeof expected / sizeof *expected; i++)
+        ck_assert_msg(strstr(r.out, expected[i]) != NULL, "--help lacks %s",
+                      expected[i]);
+    program_result_free(&r);
+}
+END_TEST
+
+Suite *cluster_suite(void)
+{
+    Suite *suite = suite_create("cluster");
+    if (!cluster_built()) {
+        TCase *skipped = tcase_create("cluster_skipped");
+        tcase_add_test(skipped, skipped_without_open_mpi);
+        suite_add_tcase(suite, skipped);
+        return suite;
+    }
+    TCase *runs = tcase_create("cluster_runs");
+    tcase_set_timeout(runs, 60);
+    tcase_add_test(runs, two_ranks_on_two_fake_hosts);
+    tcase_add_test(runs, a_wrong_total_is_caught);
+    tcase_add_test(runs, watchdog_stops_the_job_and_leaves_nothing);
+    suite_add_tcase(suite, runs);
+
+    TCase *usage = tcase_create("cluster_usage");
+    tcase_set_timeout(usage, 30);
+    tcase_add_loop_test(usage, bad_input_is_refused_before_mpirun_starts, 0,
+                        (int)(sizeof bad_lines / sizeof *bad_lines));
+    tcase_add_loop_test(usage, program_refuses_bad_input, 0,
+                        (int)(sizeof program_bad_lines /
+                              sizeof *program_bad_lines));
+    tcase_add_test(usage, help_names_every_flag);
+    suite_add_tcase(suite, usage);
+    return suite;
+}
