@@ -185,7 +185,7 @@ opts=(--hostfile "$dir/hostfile" --mca plm_rsh_agent "$dir/agent"
       --mca oob_tcp_if_include lo --mca btl_tcp_if_include lo
       --timeout "$(awk -v t="$timeout" 'BEGIN { printf "%d", int(t) + (t > int(t)) + 10 }')")
 say "$hosts fake host$([ "$hosts" -gt 1 ] && echo s) ($list) x $slots slot$([ "$slots" -gt 1 ] && echo s)" \
-    "= $ranks rank$([ "$ranks" -gt 1 ] && echo s), all on this machine ($(hostname), $cpus CPUs): fake hosts share its cores"
+    "= $ranks rank$([ "$ranks" -gt 1 ] && echo s), all on this machine ($cpus CPUs): fake hosts share its cores"
 if [ "$uts" = 1 ]; then
     say "each host's daemon runs in its own UTS namespace (unshare --uts): ranks report $list"
 else
