@@ -202,9 +202,12 @@ if [ "$(id -u)" -eq 0 ]; then
     opts+=(--allow-run-as-root)
     say "running as root: adding --allow-run-as-root (mpirun refuses root otherwise)"
 fi
-if [ "$slots" -gt "$cpus" ]; then
-    opts+=(--oversubscribe)
-    say "$slots slots per host, $cpus CPUs: adding --oversubscribe (mpirun refuses more ranks than cores on a host otherwise)"
+# More ranks than cores: mpirun refuses that only when it counts the slots
+# itself (no hostfile, or a host without slots=).  Here every host says
+# slots=S, so mpirun starts S ranks per host whatever the cores, and
+# --oversubscribe is never needed; the ranks just share the cores.
+if [ "$ranks" -gt "$cpus" ]; then
+    say "$ranks ranks on $cpus CPUs: oversubscribed; the hostfile's slots=$slots lets mpirun start them (no --oversubscribe needed), and they take turns on the cores"
 fi
 if [ "$hosts" -gt 1 ]; then
     # Each daemon believes it owns every core of its host and pins its
