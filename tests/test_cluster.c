@@ -182,6 +182,55 @@ START_TEST(watchdog_stops_the_job_and_leaves_nothing)
 }
 END_TEST
 
+/* The ping-pong between 2 ranks of one host, over shared memory: one
+ * latency and one bandwidth row per repetition (every reply is checked by
+ * the program: exit 1 otherwise). */
+START_TEST(pingpong_reports_latency_and_bandwidth)
+{
+    become_subreaper();
+    const char *args[] = {"--hosts", "1", "--slots", "2", "--transport", "shm",
+                          "--", "--experiment", "pingpong", "--roundtrips",
+                          "200", "--size", "64k", "--repeat", "2",
+                          "--startup", "0", "--csv", NULL};
+    struct program_result r = run_script(args);
+    ck_assert_msg(r.status == 0, "exit %d, stderr: %s", r.status, r.err);
+    const char *header = "kind,host0,host1,bytes,roundtrips,rep,seconds\n";
+    ck_assert_msg(strncmp(r.out, header, strlen(header)) == 0, "stdout: %.100s",
+                  r.out);
+    int latency = 0, bandwidth = 0;
+    char *copy = strdup(r.out + strlen(header));
+    char *save = NULL;
+    for (char *line = strtok_r(copy, "\n", &save); line != NULL;
+         line = strtok_r(NULL, "\n", &save)) {
+        char kind[16], host0[256], host1[256];
+        int bytes, rep, consumed = 0;
+        unsigned long long trips;
+        double seconds;
+        ck_assert_msg(sscanf(line, "%15[a-z],%255[^,],%255[^,],%d,%llu,%d,%lf%n",
+                             kind, host0, host1, &bytes, &trips, &rep, &seconds,
+                             &consumed) == 7 && line[consumed] == '\0',
+                      "not a ping-pong row: '%s'", line);
+        ck_assert_str_eq(host0, host1); /* 1 host: both ranks on it */
+        ck_assert_msg(seconds > 0 && rep >= 1 && rep <= 2, "'%s'", line);
+        if (strcmp(kind, "latency") == 0) {
+            ck_assert_int_eq(bytes, 8);
+            ck_assert_uint_eq(trips, 200);
+            latency++;
+        } else {
+            ck_assert_str_eq(kind, "bandwidth");
+            ck_assert_int_eq(bytes, 64000);
+            ck_assert_uint_eq(trips, (64ULL << 20) / 64000); /* ~64 MiB each way */
+            bandwidth++;
+        }
+    }
+    free(copy);
+    ck_assert_int_eq(latency, 2);
+    ck_assert_int_eq(bandwidth, 2);
+    ck_assert_int_eq(orphans_adopted(), 0);
+    program_result_free(&r);
+}
+END_TEST
+
 /* Bad input, to cluster.sh or to the program after --: exit 2, named,
  * nothing on stdout, and before mpirun starts.  MPIRUN names a program
  * that does not exist: had the script tried to start it, it would have
@@ -272,6 +321,7 @@ Suite *cluster_suite(void)
     tcase_add_test(runs, two_ranks_on_two_fake_hosts);
     tcase_add_test(runs, a_wrong_total_is_caught);
     tcase_add_test(runs, watchdog_stops_the_job_and_leaves_nothing);
+    tcase_add_test(runs, pingpong_reports_latency_and_bandwidth);
     suite_add_tcase(suite, runs);
 
     TCase *usage = tcase_create("cluster_usage");

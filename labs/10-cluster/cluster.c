@@ -233,7 +233,7 @@ static struct rep_result count_once(const struct options *options,
     r.sum = kernel_count(0, share);
     r.seconds = clock_seconds() - started;
     if (options->inject_given && (int)options->inject_error == me.rank)
-        r.sum += 1; /* --inject-error: WRONG ON PURPOSE, for the tests */
+        r.sum += 1; /* BUGGY ON PURPOSE (--inject-error, for the tests) */
     current_phase = REDUCING;
     /* The sums exist only in each rank's memory, on its own host: the
      * reduction is the message that brings them together. */

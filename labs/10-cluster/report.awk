@@ -64,8 +64,8 @@ END {
         if (h[i] == 1 && s[i] == 2) ct = i
         if (h[i] == 2 && s[i] == 1) two = i
     }
-    printf "- **Start-up, measured apart: %s to %s.** The empty runs took %s (%s) to\n", secs(smin), secs(smax), secs(smin), layout(h[imin], s[imin])
-    printf "  %s (%s); the 1-rank count itself took %s (%.1fx less than its start-up).\n", secs(smax), layout(h[imax], s[imax]), secs(med[one]), st[one] / med[one]
+    printf "- **Start-up, measured apart: from %s (%s) to %s (%s).**\n", secs(smin), layout(h[imin], s[imin]), secs(smax), layout(h[imax], s[imax])
+    printf "  The empty run of 1 host x 1 slot took %.2fx as long as that layout's whole count (%s).\n", st[one] / med[one], secs(med[one])
     if (ct && two) {
         printf "  Same 2 ranks, one daemon more: 2 hosts x 1 slot started in %s, 1 host x 2\n", secs(st[two])
         printf "  slots in %s (%.2fx)", secs(st[ct]), st[two] / st[ct]
