@@ -79,7 +79,9 @@ $(foreach d,$(LAB_DIRS),$(eval $(call LAB_RULE,$(d))))
 # Lab 10 cluster: compiled and linked with mpicc (Open MPI's wrapper: the same
 # cc, plus MPI's include path and libraries), same flags and sanitizers, and
 # libcommon.a.  Without mpicc it is left out, said in one line, and nothing
-# else changes (its tests then report one skipped test).
+# else changes (its tests then report one skipped test).  What the sanitizers
+# need at run time for Open MPI's own code (ASan: no leak check in the MPI
+# runs; TSan: one suppression) is set by labs/10-cluster/cluster.sh, and why.
 ifneq ($(HAVE_MPI),)
 $(OBJ)/$(MPI_LAB)/%.o: $(MPI_LAB)/%.c
 	@mkdir -p $(dir $@)
