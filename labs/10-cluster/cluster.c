@@ -94,14 +94,21 @@ static struct options parse(int argc, char **argv, struct program *program)
                               .iterations = 100000000, .repeat = 1,
                               .warmup = 1, .roundtrips = 10000,
                               .size = 1 << 20, .timeout = 60};
+    /* The shared flags, in this lab's words: W and N describe the whole
+     * job, which the ranks split between them. */
+    struct flag workers = flag_workers(&options.workers, 1024);
+    workers.help = "tasks of N additions each (the documents' W), "
+                   "block-split over the ranks";
+    struct flag iterations = flag_iterations(&options.iterations);
+    iterations.help = "additions per task (k, M, G suffixes allowed)";
     struct flag flags[] = {
         {.name = "experiment", .type = FLAG_CHOICE,
          .target = &options.experiment, .choices = experiment_names,
          .value_name = "E",
          .help = "count (default), pingpong (ranks 0 and 1), or empty "
                  "(start-up only)"},
-        flag_workers(&options.workers, 1024),
-        flag_iterations(&options.iterations),
+        workers,
+        iterations,
         flag_repeat(&options.repeat),
         flag_warmup(&options.warmup),
         {.name = "roundtrips", .type = FLAG_COUNT,
@@ -586,7 +593,10 @@ int main(int argc, char **argv)
             "reduces the sums\n(MPI_Reduce SUM) and the times (MAX), gathers "
             "every rank's host, pid and\ntime, checks the total and prints a "
             "table.  mpirun's start-up is not in\nthe times: cluster.sh "
-            "measures it with an empty run and passes --startup.\n\n"
+            "measures it with an empty run and passes --startup.\n"
+            "cluster.sh also runs mpirun through this program (cluster "
+            "--launch, launch.c),\nwhich times it and reaps every daemon "
+            "and rank it leaves behind.\n\n"
             "CSV (--csv), count: type,rep,rank,size,host,pid,iterations,"
             "seconds\n"
             "  type rank: one per rank and repetition, its share and its "
