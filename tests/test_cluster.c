@@ -20,28 +20,37 @@
 
 #define COUNT_HEADER "type,rep,rank,size,host,pid,iterations,seconds"
 
-static bool cluster_built(void)
+#ifndef SOURCE_DIR
+#define SOURCE_DIR "."
+#endif
+
+/* Where program_run() finds the programs: BIN_DIR, the build of this
+ * variant, or LAB_BIN_DIR when set (make grade). */
+static const char *bin_dir(void)
 {
-    return access(BIN_DIR "/cluster", X_OK) == 0;
+    const char *dir = getenv("LAB_BIN_DIR");
+    return dir != NULL ? dir : BIN_DIR;
 }
 
-/* cluster.sh's path relative to BIN_DIR (program_start runs BIN_DIR/...):
- * BIN_DIR is build/bin, build/asan/bin or under another BUILDROOT, so look
- * upwards for the repository. */
+static bool cluster_built(void)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/cluster", bin_dir());
+    return access(path, X_OK) == 0;
+}
+
+/* program_run() runs BIN_DIR/argv[0], but cluster.sh lives in the sources.
+ * ".." from the root is the root, so enough of them lead from any binary
+ * directory to "/", and the repository's absolute path follows. */
 static const char *script_path(void)
 {
-    static char relative[128];
-    const char *ups[] = {"..", "../..", "../../..", "../../../.."};
-    for (size_t i = 0; i < sizeof ups / sizeof *ups; i++) {
-        char absolute[4096];
-        snprintf(relative, sizeof relative, "%s/labs/10-cluster/cluster.sh",
-                 ups[i]);
-        snprintf(absolute, sizeof absolute, "%s/%s", BIN_DIR, relative);
-        if (access(absolute, X_OK) == 0)
-            return relative;
-    }
-    ck_abort_msg("labs/10-cluster/cluster.sh not found above %s", BIN_DIR);
-    return NULL;
+    static char path[4096];
+    snprintf(path, sizeof path, "%s%s/labs/10-cluster/cluster.sh",
+             "../../../../../../../../../../../../../../../..", SOURCE_DIR);
+    char absolute[8192];
+    snprintf(absolute, sizeof absolute, "%s/%s", bin_dir(), path);
+    ck_assert_msg(access(absolute, X_OK) == 0, "%s not found", absolute);
+    return path;
 }
 
 /* Run cluster.sh with the binary of this build variant. */
@@ -50,7 +59,9 @@ static struct program_result run_script(const char *const *args)
     const char *argv[24] = {script_path()};
     for (int i = 0; args[i] != NULL && i < 22; i++)
         argv[i + 1] = args[i];
-    setenv("CLUSTER_BIN", BIN_DIR "/cluster", 1);
+    char binary[4096];
+    snprintf(binary, sizeof binary, "%s/cluster", bin_dir());
+    setenv("CLUSTER_BIN", binary, 1);
     return program_run(60 * time_scale(), argv);
 }
 
@@ -58,7 +69,7 @@ START_TEST(skipped_without_open_mpi)
 {
     fprintf(stderr, "cluster: skipped: %s/cluster was not built (no mpicc: "
                     "apt-get install openmpi-bin libopenmpi-dev, or make "
-                    "deps)\n", BIN_DIR);
+                    "deps)\n", bin_dir());
 }
 END_TEST
 
