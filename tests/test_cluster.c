@@ -13,6 +13,7 @@
 #define _GNU_SOURCE
 #include "harness.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +54,9 @@ static const char *script_path(void)
     return path;
 }
 
-/* Run cluster.sh with the binary of this build variant. */
+/* Run cluster.sh with the binary of this build variant, in a TMPDIR of its
+ * own that must be empty afterwards: cluster.sh's directory, and Open MPI's
+ * session directories inside it, are gone on every path. */
 static struct program_result run_script(const char *const *args)
 {
     const char *argv[24] = {script_path()};
@@ -62,7 +65,29 @@ static struct program_result run_script(const char *const *args)
     char binary[4096];
     snprintf(binary, sizeof binary, "%s/cluster", bin_dir());
     setenv("CLUSTER_BIN", binary, 1);
-    return program_run(60 * time_scale(), argv);
+    const char *parent = getenv("TMPDIR");
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s/cluster-test-XXXXXX", parent ? parent : "/tmp");
+    ck_assert_ptr_nonnull(mkdtemp(tmp));
+    setenv("TMPDIR", tmp, 1);
+    struct program_result r = program_run(60 * time_scale(), argv);
+    if (parent != NULL)
+        setenv("TMPDIR", parent, 1);
+    else
+        unsetenv("TMPDIR");
+    DIR *dir = opendir(tmp);
+    ck_assert_ptr_nonnull(dir);
+    int left = 0;
+    for (struct dirent *entry; (entry = readdir(dir)) != NULL;)
+        if (strcmp(entry->d_name, ".") != 0 && strcmp(entry->d_name, "..") != 0) {
+            fprintf(stderr, "left behind in %s: %s\n", tmp, entry->d_name);
+            left++;
+        }
+    closedir(dir);
+    ck_assert_msg(left == 0, "cluster.sh left %d entr%s in its TMPDIR %s",
+                  left, left == 1 ? "y" : "ies", tmp);
+    ck_assert_int_eq(rmdir(tmp), 0);
+    return r;
 }
 
 START_TEST(skipped_without_open_mpi)

@@ -230,6 +230,13 @@ fi
 mpi_env=(env "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
          "TSAN_OPTIONS=${TSAN_OPTIONS:+$TSAN_OPTIONS:}suppressions=$here/tsan.supp")
 opts+=(-x ASAN_OPTIONS -x TSAN_OPTIONS)
+# Open MPI keeps a session directory per host (ompi.HOST.UID: sockets,
+# shared-memory segments) under TMPDIR and removes it when its daemon ends
+# cleanly.  A daemon killed on the way out (a watchdog, Ctrl+C) leaves it
+# behind, so the whole job's TMPDIR is inside our private directory, which
+# goes on every path.
+mkdir "$dir/tmp"
+mpi_env+=("TMPDIR=$dir/tmp")
 
 # run_mpirun ARGS...: mpirun through `cluster --launch` (launch.c), which
 # times it on a monotonic clock and, as a child subreaper, reaps every
