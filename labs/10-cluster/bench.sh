@@ -34,7 +34,7 @@ case $SIZE in
              roundtrips=1000  ping_reps=2 ;;
     default) sweep_n=250000000 sweep_reps=3 layouts="1x1 1x2 1x3 1x4 2x1 2x2"
              target_n=10000000000 target_reps=3
-             roundtrips=10000 ping_reps=5 ;;
+             roundtrips=5000  ping_reps=5 ;;
     full)    sweep_n=1000000000 sweep_reps=5 layouts="1x1 1x2 1x3 1x4 2x1 2x2 2x3 4x1"
              target_n=20000000000 target_reps=5
              roundtrips=50000 ping_reps=10 ;;
