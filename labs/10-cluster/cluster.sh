@@ -262,8 +262,8 @@ verdict() {
     fi
 }
 
-# A --startup among the program's flags is a start-up measured before (the
-# bench measures it once per layout): then there is no empty run.
+# A --startup among the program's flags is a start-up measured before (or
+# not wanted: the tests pass --startup 0 to save a launch): no empty run.
 measured=1
 for arg in "${args[@]}"; do
     [[ $arg == --startup || $arg == --startup=* ]] && measured=0
