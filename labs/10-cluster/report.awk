@@ -38,9 +38,9 @@ END {
     print "over TCP on loopback or shared memory. **The fake hosts share this machine's"
     printf "%d cores**: they show the model and the launch path, not a cluster's speed.\n", cores
     print "A run's time is rank 0's, from a start barrier to the reduced results."
-    print "mpirun's start-up is measured apart, by an empty run of the same layout"
-    printf "(MPI_Init + MPI_Finalize), and is not in it. Medians of %d repetitions, with\n", reps
-    print "min–max."
+    print "mpirun's start-up is measured apart, by one empty run of the same layout"
+    print "(MPI_Init + MPI_Finalize; a single sample each), and is not in it. Run times:"
+    printf "medians of %d repetitions, with min–max.\n", reps
     print ""
     print "![Speedup vs ranks](../plots/cluster-speedup.svg)"
     print ""
