@@ -189,7 +189,9 @@ say "$hosts fake host$([ "$hosts" -gt 1 ] && echo s) ($list) x $slots slot$([ "$
 if [ "$uts" = 1 ]; then
     say "each host's daemon runs in its own UTS namespace (unshare --uts): ranks report $list"
 else
-    say "not root: no UTS namespaces, so every rank reports this machine's name ($(hostname));" \
+    why="not root"
+    [ "$(id -u)" -eq 0 ] && why="unshare --uts is not allowed here (no CAP_SYS_ADMIN)"
+    say "$why: no UTS namespaces, so every rank reports this machine's name ($(hostname));" \
         "the $hosts hosts are still separate Open MPI nodes, one daemon each"
 fi
 case $transport in
