@@ -50,7 +50,7 @@ static const struct {
     {channel_suite, 1.8},  {tickets_suite, 9.0},  {pool_suite, 2.5},
     {executor_suite, 1.0}, {pool_lab_suite, 6.0}, {deadlock_suite, 18.0},
     {board_suite, 0.2},    {ipc_suite, 2.1},      {handouts_suite, 1.5},
-    {cluster_suite, 7.0},
+    {cluster_suite, 6.0},
 };
 enum { SUITES = sizeof suites / sizeof suites[0] };
 

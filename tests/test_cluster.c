@@ -13,7 +13,10 @@
 #define _GNU_SOURCE
 #include "harness.h"
 
+#include "timing.h"
+
 #include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,10 +57,12 @@ static const char *script_path(void)
     return path;
 }
 
-/* Run cluster.sh with the binary of this build variant, in a TMPDIR of its
- * own that must be empty afterwards: cluster.sh's directory, and Open MPI's
- * session directories inside it, are gone on every path. */
-static struct program_result run_script(const char *const *args)
+/* Start cluster.sh with the binary of this build variant, in a TMPDIR of
+ * its own (`tmp`), which must be empty once it has ended: cluster.sh's
+ * directory, and Open MPI's session directories inside it, are gone on
+ * every path (check_tmp). */
+static struct running_program start_script(const char *const *args,
+                                           char *tmp, size_t size)
 {
     const char *argv[24] = {script_path()};
     for (int i = 0; args[i] != NULL && i < 22; i++)
@@ -66,15 +71,22 @@ static struct program_result run_script(const char *const *args)
     snprintf(binary, sizeof binary, "%s/cluster", bin_dir());
     setenv("CLUSTER_BIN", binary, 1);
     const char *parent = getenv("TMPDIR");
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s/cluster-test-XXXXXX", parent ? parent : "/tmp");
+    char saved[4096] = "";
+    if (parent != NULL)
+        snprintf(saved, sizeof saved, "%s", parent);
+    snprintf(tmp, size, "%s/cluster-test-XXXXXX", parent ? parent : "/tmp");
     ck_assert_ptr_nonnull(mkdtemp(tmp));
     setenv("TMPDIR", tmp, 1);
-    struct program_result r = program_run(60 * time_scale(), argv);
-    if (parent != NULL)
-        setenv("TMPDIR", parent, 1);
+    struct running_program program = program_start(argv);
+    if (saved[0] != '\0')
+        setenv("TMPDIR", saved, 1);
     else
         unsetenv("TMPDIR");
+    return program;
+}
+
+static void check_tmp(const char *tmp)
+{
     DIR *dir = opendir(tmp);
     ck_assert_ptr_nonnull(dir);
     int left = 0;
@@ -87,6 +99,14 @@ static struct program_result run_script(const char *const *args)
     ck_assert_msg(left == 0, "cluster.sh left %d entr%s in its TMPDIR %s",
                   left, left == 1 ? "y" : "ies", tmp);
     ck_assert_int_eq(rmdir(tmp), 0);
+}
+
+static struct program_result run_script(const char *const *args)
+{
+    char tmp[4096];
+    struct running_program program = start_script(args, tmp, sizeof tmp);
+    struct program_result r = program_finish(&program, 60 * time_scale());
+    check_tmp(tmp);
     return r;
 }
 
@@ -223,16 +243,42 @@ START_TEST(watchdog_stops_the_job_and_leaves_nothing)
 }
 END_TEST
 
+/* Ctrl+C: the terminal sends SIGINT to the whole foreground job.
+ * cluster.sh stops the launcher, which stops mpirun and reaps every
+ * daemon and rank: exit 130, nothing left.  (Whether the ranks had started
+ * yet when the signal came does not matter: nothing may be left either
+ * way.) */
+START_TEST(ctrl_c_leaves_nothing)
+{
+    become_subreaper();
+    const char *args[] = {"--hosts", "1", "--slots", "2", "--",
+                          "--iterations", "1000G", "--timeout", "60",
+                          "--startup", "0", NULL};
+    char tmp[4096];
+    struct running_program program = start_script(args, tmp, sizeof tmp);
+    clock_sleep(1.0 * time_scale());
+    ck_assert_int_eq(kill(-program.pid, SIGINT), 0); /* the whole group */
+    struct program_result r = program_finish(&program, 30 * time_scale());
+    ck_assert_msg(r.status == 130, "exit %d, stderr: %s", r.status, r.err);
+    ck_assert_ptr_nonnull(strstr(r.err, "cluster.sh: interrupted"));
+    ck_assert_int_eq(orphans_adopted(), 0);
+    check_tmp(tmp);
+    program_result_free(&r);
+}
+END_TEST
+
 /* The ping-pong between 2 ranks of one host, over shared memory: one
  * latency and one bandwidth row per repetition (every reply is checked by
- * the program: exit 1 otherwise). */
+ * the program: exit 1 otherwise).  Few round trips: both ranks poll for
+ * messages, and on a loaded machine each hand-over can wait for a time
+ * slice. */
 START_TEST(pingpong_reports_latency_and_bandwidth)
 {
     become_subreaper();
     const char *args[] = {"--hosts", "1", "--slots", "2", "--transport", "shm",
                           "--", "--experiment", "pingpong", "--roundtrips",
-                          "200", "--size", "64k", "--repeat", "2",
-                          "--startup", "0", "--csv", NULL};
+                          "20", "--size", "4M", "--repeat", "2", "--warmup",
+                          "0", "--startup", "0", "--csv", NULL};
     struct program_result r = run_script(args);
     ck_assert_msg(r.status == 0, "exit %d, stderr: %s", r.status, r.err);
     const char *header = "kind,host0,host1,bytes,roundtrips,rep,seconds\n";
@@ -255,12 +301,12 @@ START_TEST(pingpong_reports_latency_and_bandwidth)
         ck_assert_msg(seconds > 0 && rep >= 1 && rep <= 2, "'%s'", line);
         if (strcmp(kind, "latency") == 0) {
             ck_assert_int_eq(bytes, 8);
-            ck_assert_uint_eq(trips, 200);
+            ck_assert_uint_eq(trips, 20);
             latency++;
         } else {
             ck_assert_str_eq(kind, "bandwidth");
-            ck_assert_int_eq(bytes, 64000);
-            ck_assert_uint_eq(trips, (64ULL << 20) / 64000); /* ~64 MiB each way */
+            ck_assert_int_eq(bytes, 4000000);
+            ck_assert_uint_eq(trips, 16); /* the program's minimum */
             bandwidth++;
         }
     }
@@ -363,6 +409,7 @@ Suite *cluster_suite(void)
     tcase_add_test(runs, a_wrong_total_is_caught);
     tcase_add_test(runs, watchdog_stops_the_job_and_leaves_nothing);
     tcase_add_test(runs, pingpong_reports_latency_and_bandwidth);
+    tcase_add_test(runs, ctrl_c_leaves_nothing);
     suite_add_tcase(suite, runs);
 
     TCase *usage = tcase_create("cluster_usage");

@@ -239,6 +239,14 @@ opts+=(-x ASAN_OPTIONS -x TSAN_OPTIONS)
 # goes on every path.
 mkdir "$dir/tmp"
 mpi_env+=("TMPDIR=$dir/tmp")
+# When a job is aborted (a rank exits non-zero: a wrong total, a watchdog;
+# or Ctrl+C), each daemon sends SIGTERM to its ranks and then waits
+# odls_base_sigkill_timeout (1 s by default) before SIGKILL -- even when
+# every rank has already exited: measured, those paths took 2-3 s instead
+# of under 1.  These ranks own nothing a SIGKILL would leak (no children,
+# no files: the session files are the daemons', in our directory), so no
+# grace.
+opts+=(--mca odls_base_sigkill_timeout 0)
 
 # run_mpirun ARGS...: mpirun through `cluster --launch` (launch.c), which
 # times it on a monotonic clock and, as a child subreaper, reaps every
