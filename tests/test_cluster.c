@@ -362,6 +362,33 @@ START_TEST(bad_input_is_refused_before_mpirun_starts)
 }
 END_TEST
 
+/* What only the job's size can tell is checked right after MPI_Init, by
+ * every rank alike: still exit 2, nothing on stdout, rank 0 naming the
+ * flag. */
+static const struct {
+    const char *args[12];
+    const char *names;
+} size_errors[] = {
+    {{"--hosts", "2", "--", "--workers", "2", "--inject-error", "5",
+      "--startup", "0"}, "--inject-error: rank 5, but this job has ranks 0 to 1"},
+    {{"--hosts", "1", "--slots", "1", "--", "--experiment", "pingpong",
+      "--startup", "0"}, "--experiment pingpong: needs 2 ranks or more"},
+};
+
+START_TEST(job_size_errors_are_usage_errors)
+{
+    become_subreaper();
+    struct program_result r = run_script(size_errors[_i].args);
+    ck_assert_msg(r.status == 2, "exit %d, stderr: %s", r.status, r.err);
+    ck_assert_str_eq(r.out, "");
+    ck_assert_msg(strstr(r.err, size_errors[_i].names) != NULL, "stderr: %s",
+                  r.err);
+    ck_assert_ptr_nonnull(strstr(r.err, "Try 'cluster --help'"));
+    ck_assert_int_eq(orphans_adopted(), 0);
+    program_result_free(&r);
+}
+END_TEST
+
 /* The program itself refuses bad input before MPI_Init (run without
  * mpirun, it would otherwise start a singleton MPI job first). */
 static const struct bad_line program_bad_lines[] = {
@@ -416,6 +443,8 @@ Suite *cluster_suite(void)
     tcase_set_timeout(usage, 30);
     tcase_add_loop_test(usage, bad_input_is_refused_before_mpirun_starts, 0,
                         (int)(sizeof bad_lines / sizeof *bad_lines));
+    tcase_add_loop_test(usage, job_size_errors_are_usage_errors, 0,
+                        (int)(sizeof size_errors / sizeof *size_errors));
     tcase_add_loop_test(usage, program_refuses_bad_input, 0,
                         (int)(sizeof program_bad_lines /
                               sizeof *program_bad_lines));
