@@ -112,7 +112,7 @@ END {
         printf "  The same 2 x N additions (%d repetition%s): count serial %s, count's 2\n", tn["cluster-1x2"], (tn["cluster-1x2"] > 1 ? "s" : ""), secs(serial)
         printf "  processes %s (%.2fx), cluster's 2 ranks %s (%.2fx), so %.2f of count's speedup.\n", secs(proc), sc, secs(mpi), sm, sm / sc
         printf "  Start-up (%s) was %.1f%% of the 2-rank job's counting time: the target's\n", secs(tstartup), 100 * share
-        printf "  condition (< %d%%) %s.\n", 100 * STARTUP_SHARE, (share < STARTUP_SHARE ? "held" : "did not hold at this size (a larger N holds it: SIZE=full)")
+        printf "  condition (< %d%%) %s.\n", 100 * STARTUP_SHARE, (share < STARTUP_SHARE ? "held" : "did not hold at this size (the default SIZE is sized for it)")
         print ""
     }
 
