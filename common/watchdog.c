@@ -34,6 +34,8 @@ static struct {
     _Atomic(watchdog_progress_fn) progress; /* NULL: no stall detection */
     _Atomic(void *) progress_arg;
     _Atomic double stall;
+    _Atomic(watchdog_signal_fn) on_signal; /* NULL: every signal ends the run */
+    _Atomic(void *) on_signal_arg;
 } watchdog;
 
 /* How often the stall detector looks: detection comes at most this late,
@@ -160,8 +162,13 @@ static void *watch(void *unused)
         }
         if (waits[0].revents & POLLIN) {
             struct signalfd_siginfo info;
-            if (read(watchdog.signal_fd, &info, sizeof info) == sizeof info)
-                on_signal((int)info.ssi_signo);
+            if (read(watchdog.signal_fd, &info, sizeof info) == sizeof info) {
+                watchdog_signal_fn handler = atomic_load(&watchdog.on_signal);
+                if (handler == NULL ||
+                    !handler(atomic_load(&watchdog.on_signal_arg),
+                             (int)info.ssi_signo))
+                    on_signal((int)info.ssi_signo);
+            }
         }
     }
 }
@@ -226,6 +233,12 @@ void watchdog_set_stall(double seconds, watchdog_progress_fn progress,
         uint64_t one = 1; /* wake the thread from a long poll */
         CHECK(write(watchdog.kick_fd, &one, sizeof one));
     }
+}
+
+void watchdog_set_on_signal(watchdog_signal_fn on_signal, void *arg)
+{
+    atomic_store(&watchdog.on_signal_arg, arg);
+    atomic_store(&watchdog.on_signal, on_signal);
 }
 
 void watchdog_stop(void)

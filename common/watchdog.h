@@ -63,6 +63,17 @@ typedef struct watchdog_progress (*watchdog_progress_fn)(void *arg);
 void watchdog_set_stall(double seconds, watchdog_progress_fn progress,
                         void *arg);
 
+/* A lab that runs until it is told to stop (lab 09's server) decides what
+ * SIGINT/SIGTERM/SIGHUP mean.  When a signal arrives the watchdog thread
+ * calls on_signal(arg, signal_number) first: if it returns true the signal
+ * was handled (the server begins to drain) and the watchdog keeps watching,
+ * --timeout included; if it returns false (a second Ctrl+C, say) the run is
+ * ended as usual: children killed and reaped, exit 128 + N.  The function
+ * runs on the watchdog thread: it must only set atomics or write to a
+ * descriptor, never block. */
+typedef bool (*watchdog_signal_fn)(void *arg, int signal_number);
+void watchdog_set_on_signal(watchdog_signal_fn on_signal, void *arg);
+
 /* The run is over: stop the watchdog and wait for its thread to end. */
 void watchdog_stop(void);
 
