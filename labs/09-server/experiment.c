@@ -517,3 +517,254 @@ int experiment_cap(const struct experiment_options *o)
     }
     return status;
 }
+
+/* ---- hostile ---------------------------------------------------------------
+ * Requests no client should send, many at once: each must get the status
+ * HTTP prescribes (or, for a request cut short, a close), and no worker may
+ * die -- a worker that crashed would show as a respawn. */
+
+enum hostile_kind {
+    H_RANDOM, H_TRUNCATED, H_BIG_HEADER, H_MANY_HEADERS, H_GET_BODY,
+    H_UNKNOWN_METHOD, H_POST, H_VERSION, H_NO_HOST, H_NUL, H_VALID, H_SLOW,
+    H_KINDS
+};
+static const char *const hostile_names[] = {
+    "random bytes", "request line cut short", "a 9 KiB header",
+    "120 header fields", "a body on GET", "an unknown method", "POST",
+    "HTTP/9.9", "HTTP/1.1 without Host", "a NUL byte in the target",
+    "a valid request", "a slow sender"};
+/* What each must get: a status, or 0 for "closed without an answer";
+ * -1: any 4xx (random bytes can form a different error each time). */
+static const int hostile_expected[] = {-1, 0, 431, 431, 400, 501, 405, 505,
+                                       400, 400, 200, 408};
+
+struct hostile_run {
+    int port;
+    uint64_t cases;
+    uint64_t seed;
+    atomic_uint_fast64_t next;
+    atomic_uint_fast64_t sent[H_KINDS], right[H_KINDS];
+};
+
+/* A fixed sequence of kinds, each one in turn, slow senders every 50th
+ * (each holds a server thread for the read timeout). */
+static enum hostile_kind hostile_kind_of(uint64_t i)
+{
+    if (i % 50 == 49)
+        return H_SLOW;
+    return (enum hostile_kind)(i % H_SLOW);
+}
+
+static uint64_t next_random(uint64_t *state)
+{
+    /* splitmix64: a reproducible stream from --seed. */
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* Send `data`, optionally half-close, read until the server closes;
+ * returns the status of the answer, 0 if it closed without one, -2 on a
+ * timeout. */
+static int hostile_exchange(int port, const char *data, size_t length,
+                            bool half_close)
+{
+    int fd = probe_connect(port);
+    struct timeval limit = {.tv_sec = 5};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    size_t off = 0;
+    while (off < length) {
+        ssize_t n = send(fd, data + off, length - off, MSG_NOSIGNAL);
+        if (n <= 0)
+            break; /* the server may answer and close before the rest */
+        off += (size_t)n;
+    }
+    if (half_close)
+        shutdown(fd, SHUT_WR);
+    char buf[256];
+    size_t have = 0;
+    int status = 0;
+    for (;;) {
+        ssize_t n = recv(fd, buf + have, sizeof buf - 1 - have, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            status = -2;
+            break;
+        }
+        if (n <= 0)
+            break;
+        have += (size_t)n;
+        if (have == sizeof buf - 1) {
+            buf[have] = '\0';
+            have = 12; /* keep the status line's start; discard the rest */
+        }
+    }
+    buf[have] = '\0';
+    if (status == 0 && have >= 12 && strncmp(buf, "HTTP/1.1 ", 9) == 0)
+        status = atoi(buf + 9);
+    close(fd);
+    return status;
+}
+
+static void *hostile_client(void *arg)
+{
+    struct hostile_run *run = arg;
+    char *big = xcalloc(1, 12000);
+    for (;;) {
+        uint64_t i = atomic_fetch_add(&run->next, 1);
+        if (i >= run->cases)
+            break;
+        uint64_t state = run->seed * 1000003u + i;
+        enum hostile_kind kind = hostile_kind_of(i);
+        size_t n = 0;
+        bool half_close = false;
+        switch (kind) {
+        case H_RANDOM: {
+            size_t length = 1 + next_random(&state) % 200;
+            for (size_t k = 0; k < length; k++)
+                big[n++] = (char)(next_random(&state) & 0xff);
+            n += (size_t)sprintf(big + n, "\r\n\r\n");
+            break;
+        }
+        case H_TRUNCATED:
+            n = (size_t)sprintf(big, "GET /ind");
+            half_close = true;
+            break;
+        case H_BIG_HEADER:
+            n = (size_t)sprintf(big, "GET / HTTP/1.1\r\nHost: x\r\nX-Big: ");
+            memset(big + n, 'a', 9000);
+            n += 9000;
+            n += (size_t)sprintf(big + n, "\r\n\r\n");
+            break;
+        case H_MANY_HEADERS:
+            n = (size_t)sprintf(big, "GET / HTTP/1.1\r\nHost: x\r\n");
+            for (int k = 0; k < 120; k++)
+                n += (size_t)sprintf(big + n, "X-%d: y\r\n", k);
+            n += (size_t)sprintf(big + n, "\r\n");
+            break;
+        case H_GET_BODY:
+            n = (size_t)sprintf(big, "GET / HTTP/1.1\r\nHost: x\r\n"
+                                     "Content-Length: 5\r\n\r\nhello");
+            break;
+        case H_UNKNOWN_METHOD:
+            n = (size_t)sprintf(big, "FROB / HTTP/1.1\r\nHost: x\r\n\r\n");
+            break;
+        case H_POST:
+            n = (size_t)sprintf(big, "POST / HTTP/1.1\r\nHost: x\r\n"
+                                     "Content-Length: 3\r\n\r\nabc");
+            break;
+        case H_VERSION:
+            n = (size_t)sprintf(big, "GET / HTTP/9.9\r\nHost: x\r\n\r\n");
+            break;
+        case H_NO_HOST:
+            n = (size_t)sprintf(big, "GET / HTTP/1.1\r\n\r\n");
+            break;
+        case H_NUL:
+            memcpy(big, "GET /\0 HTTP/1.1\r\nHost: x\r\n\r\n", 29);
+            n = 29;
+            break;
+        case H_VALID:
+            n = (size_t)sprintf(big, "GET / HTTP/1.1\r\nHost: x\r\n"
+                                     "Connection: close\r\n\r\n");
+            break;
+        case H_SLOW:
+            n = (size_t)sprintf(big, "GET / HTTP/1.1\r\nHo");
+            break;
+        case H_KINDS:
+            break;
+        }
+        int status = hostile_exchange(run->port, big, n, half_close);
+        int expected = hostile_expected[kind];
+        bool right = expected == -1 ? status >= 400 && status < 500
+                                    : status == expected;
+        atomic_fetch_add(&run->sent[kind], 1);
+        if (right)
+            atomic_fetch_add(&run->right[kind], 1);
+    }
+    free(big);
+    return NULL;
+}
+
+int experiment_hostile(const struct experiment_options *o)
+{
+    int workers = o->workers > 0 ? o->workers : 2;
+    int threads = o->threads >= 0 ? o->threads : 4;
+    int mode = o->accept_mode >= 0 ? o->accept_mode
+               : threads == 0      ? ACCEPT_EPOLL_EXCLUSIVE
+                                   : ACCEPT_BLOCKING;
+    int clients = o->clients > 0 ? o->clients : 8;
+    struct running_server s;
+    server_start(&s, workers, threads, mode, 0.2);
+    struct hostile_run *run = xcalloc(1, sizeof *run);
+    run->port = s.port;
+    run->cases = o->requests > 0 ? o->requests : 5000;
+    run->seed = o->seed;
+    pthread_t *ids = xcalloc((size_t)clients, sizeof *ids);
+    double started = clock_seconds();
+    for (int i = 0; i < clients; i++)
+        CHECK_PT(pthread_create(&ids[i], NULL, hostile_client, run));
+    for (int i = 0; i < clients; i++)
+        CHECK_PT(pthread_join(ids[i], NULL));
+    double seconds = clock_seconds() - started;
+    free(ids);
+    /* The server still serves after all that. */
+    struct client_config c;
+    client_for(&c, s.port, 1, 10, true, 0, 0);
+    struct client_result after = client_run(&c);
+    int exitcode = server_stop(&s);
+    uint64_t respawns = atomic_load(&s.shared->respawns), rejected = 0;
+    for (int i = 0; i < workers; i++)
+        rejected += atomic_load(&s.shared->slot[i].rejected);
+
+    int status = EXIT_OK;
+    uint64_t all = 0, all_right = 0, expected_rejections = 0;
+    if (o->csv)
+        printf("kind,expected,sent,as_expected\n");
+    else
+        printf("%llu hostile or malformed requests, %d clients at once, against "
+               "%d workers x %d %s (--read-timeout 0.2 s)\n",
+               (unsigned long long)run->cases, clients, workers,
+               threads > 0 ? threads : 1,
+               threads == 0 ? "event loop" : threads == 1 ? "thread" : "threads");
+    for (int k = 0; k < H_KINDS; k++) {
+        uint64_t sent = run->sent[k], right = run->right[k];
+        all += sent;
+        all_right += right;
+        if (hostile_expected[k] != 0 && hostile_expected[k] != 200)
+            expected_rejections += right;
+        char expected[32];
+        if (hostile_expected[k] == -1)
+            snprintf(expected, sizeof expected, "a 4xx");
+        else if (hostile_expected[k] == 0)
+            snprintf(expected, sizeof expected, "a close");
+        else
+            snprintf(expected, sizeof expected, "%d", hostile_expected[k]);
+        if (o->csv)
+            printf("%s,%s,%llu,%llu\n", hostile_names[k], expected,
+                   (unsigned long long)sent, (unsigned long long)right);
+        else
+            printf("  %-26s %5llu sent, %5llu got %s\n", hostile_names[k],
+                   (unsigned long long)sent, (unsigned long long)right, expected);
+        if (right != sent)
+            status = EXIT_WRONG;
+    }
+    if (!o->csv)
+        printf("%llu of %llu as HTTP says in %.1f s; workers respawned: %llu "
+               "(none crashed); afterwards GET / x 10: %llu answered\n",
+               (unsigned long long)all_right, (unsigned long long)all, seconds,
+               (unsigned long long)respawns, (unsigned long long)after.requests);
+    if (respawns != 0 || exitcode != 0 || after.requests != 10 ||
+        rejected != expected_rejections) {
+        fprintf(stderr, "server: WRONG: %llu respawns, server exit %d, %llu of 10 "
+                        "answered after, server rejected %llu, expected %llu\n",
+                (unsigned long long)respawns, exitcode,
+                (unsigned long long)after.requests, (unsigned long long)rejected,
+                (unsigned long long)expected_rejections);
+        status = EXIT_WRONG;
+    }
+    free(run);
+    server_release(&s);
+    return status;
+}

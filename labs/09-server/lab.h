@@ -167,11 +167,13 @@ struct experiment_options {
     bool csv;
     int repeat, warmup;
     int connections;     /* herd: how many */
+    uint64_t seed;       /* hostile: the random bytes */
 };
 
 int experiment_load(const struct experiment_options *o);
 int experiment_herd(const struct experiment_options *o);
 int experiment_kill(const struct experiment_options *o);
 int experiment_cap(const struct experiment_options *o);
+int experiment_hostile(const struct experiment_options *o);
 
 #endif

@@ -467,6 +467,8 @@ struct connection {
     size_t out_length, out_sent;
     bool close_after; /* close once the response is out */
     bool error_close; /* ... with a lingering close */
+    bool lingering;   /* answered, write side shut: discarding input */
+    uint64_t linger_until;
     uint64_t request_started, idle_since;
     char in[HTTP_HEADER_LIMIT + 1024];
     char out[1024];
@@ -480,29 +482,32 @@ struct event_loop {
     int open;
 };
 
-static void loop_close(struct event_loop *loop, struct connection *c)
-{
-    epoll_ctl(loop->epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
-    if (c->error_close) {
-        /* blocking for at most 0.1 s, as the threaded path does */
-        int flags = fcntl(c->fd, F_GETFL);
-        fcntl(c->fd, F_SETFL, flags & ~O_NONBLOCK);
-        linger_close(c->fd);
-    } else {
-        close(c->fd);
-    }
-    loop->by_fd[c->fd] = NULL;
-    loop->open--;
-    atomic_fetch_sub_explicit(&worker.stats->busy, 1, memory_order_relaxed);
-    free(c);
-}
-
 static void loop_want_output(struct event_loop *loop, struct connection *c,
                              bool want)
 {
     struct epoll_event event = {.events = EPOLLIN | (want ? EPOLLOUT : 0u),
                                 .data.fd = c->fd};
     CHECK(epoll_ctl(loop->epoll_fd, EPOLL_CTL_MOD, c->fd, &event));
+}
+
+static void loop_close(struct event_loop *loop, struct connection *c)
+{
+    if (c->error_close && !c->lingering) {
+        /* The lingering close of linger_close(), without blocking the
+         * loop: shut the write side, discard what comes for 0.1 s. */
+        shutdown(c->fd, SHUT_WR);
+        c->lingering = true;
+        c->linger_until = now_ns() + 100000000ull;
+        c->out_length = c->out_sent = 0;
+        loop_want_output(loop, c, false);
+        return;
+    }
+    epoll_ctl(loop->epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
+    close(c->fd);
+    loop->by_fd[c->fd] = NULL;
+    loop->open--;
+    atomic_fetch_sub_explicit(&worker.stats->busy, 1, memory_order_relaxed);
+    free(c);
 }
 
 /* Send what is pending; false if the connection is finished (closed). */
@@ -567,6 +572,15 @@ static void loop_process(struct event_loop *loop, struct connection *c)
 
 static void loop_read(struct event_loop *loop, struct connection *c)
 {
+    if (c->lingering) {
+        char sink[4096];
+        ssize_t n;
+        while ((n = recv(c->fd, sink, sizeof sink, MSG_DONTWAIT)) > 0)
+            ;
+        if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+            loop_close(loop, c);
+        return;
+    }
     for (;;) {
         if (c->have == sizeof c->in)
             break; /* the parser reports the limit before this fills */
@@ -628,6 +642,11 @@ static void loop_sweep(struct event_loop *loop, bool draining)
     const struct server_config *config = worker.config;
     for (int fd = 0; fd < LOOP_MAX_FDS && loop->open > 0; fd++) {
         struct connection *c = loop->by_fd[fd];
+        if (c != NULL && c->lingering) {
+            if (now > c->linger_until)
+                loop_close(loop, c);
+            continue;
+        }
         if (c == NULL || c->out_length > 0)
             continue;
         if (c->have > 0 &&

@@ -51,8 +51,9 @@ const char *__tsan_default_options(void);
 const char *__tsan_default_options(void) { return "die_after_fork=0"; }
 #endif
 
-static const char *const experiment_names[] = {"load", "herd", "kill", "cap", NULL};
-enum { EXP_LOAD, EXP_HERD, EXP_KILL, EXP_CAP };
+static const char *const experiment_names[] = {"load", "herd", "kill", "cap",
+                                               "hostile", NULL};
+enum { EXP_LOAD, EXP_HERD, EXP_KILL, EXP_CAP, EXP_HOSTILE };
 
 int main(int argc, char **argv)
 {
@@ -61,7 +62,7 @@ int main(int argc, char **argv)
     int experiment = EXP_LOAD, accept_mode = ACCEPT_BLOCKING;
     uint64_t workers = (uint64_t)proc_cpu_count(), threads = 8, port = 0,
              clients = 8, requests = 1000, repeat = 3, warmup = 1,
-             io_ms = 0, cpu = 0, connections = 200;
+             io_ms = 0, cpu = 0, connections = 200, seed = 1;
     double timeout = 60, read_timeout = 5, idle_timeout = 5,
            request_timeout = 5;
     const char *url = NULL;
@@ -117,6 +118,7 @@ int main(int argc, char **argv)
         {.name = "connections", .type = FLAG_COUNT, .target = &connections,
          .min = 1, .max = 100000, .value_name = "K",
          .help = "herd: connections opened one after another"},
+        flag_seed(&seed),
         flag_repeat(&repeat),
         flag_warmup(&warmup),
         flag_timeout(&timeout),
@@ -253,12 +255,14 @@ int main(int argc, char **argv)
             .repeat = (int)repeat,
             .warmup = (int)warmup,
             .connections = (int)connections,
+            .seed = seed,
         };
         switch (experiment) {
         case EXP_LOAD: status = experiment_load(&o); break;
         case EXP_HERD: status = experiment_herd(&o); break;
         case EXP_KILL: status = experiment_kill(&o); break;
         case EXP_CAP: status = experiment_cap(&o); break;
+        case EXP_HOSTILE: status = experiment_hostile(&o); break;
         }
     }
     watchdog_stop();
