@@ -166,17 +166,16 @@ static void io_wait(uint64_t ms)
             die_at(__FILE__, __LINE__, "read(timerfd)", errno);
 }
 
-/* Do the request's work and format its response into out. */
-static size_t respond(const struct http_parse *parsed, bool keep_alive,
-                      char *out, size_t size)
+/* Do the request's work, then format its response into out.  Whether the
+ * connection stays open is decided after the work: a drain that began
+ * meanwhile makes this the connection's last response, and says so. */
+static size_t respond(const struct http_parse *parsed, char *out, size_t size,
+                      bool *keep_alive)
 {
     const struct http_request *r = &parsed->request;
-    if (parsed->status != 0) /* a 404: well-formed, so it may keep alive */
-        return http_response(out, size, parsed->status, keep_alive,
-                             keep_alive && r->minor_version == 0, r->head, NULL);
     char body[96];
     const char *text = HTTP_ROOT_BODY;
-    if (r->route == ROUTE_WORK) {
+    if (parsed->status == 0 && r->route == ROUTE_WORK) {
         uint64_t sum = kernel_count(0, r->cpu); /* kept whole: kernel.h */
         if (r->io_ms > 0)
             io_wait(r->io_ms);
@@ -184,8 +183,12 @@ static size_t respond(const struct http_parse *parsed, bool keep_alive,
                  (unsigned long long)sum, (unsigned long long)r->io_ms);
         text = body;
     }
-    return http_response(out, size, 200, keep_alive,
-                         keep_alive && r->minor_version == 0, r->head, text);
+    *keep_alive = r->keep_alive && !atomic_load(&worker.draining);
+    bool tell = *keep_alive && r->minor_version == 0;
+    if (parsed->status != 0) /* a 404: well-formed, so it may keep alive */
+        return http_response(out, size, parsed->status, *keep_alive, tell,
+                             r->head, NULL);
+    return http_response(out, size, 200, *keep_alive, tell, r->head, text);
 }
 
 static bool write_all(int fd, const char *data, size_t length)
@@ -265,9 +268,8 @@ static void serve_connection(int fd)
         if (have > 0) {
             struct http_parse parsed = http_parse(in, have);
             if (parsed.status == 0 || parsed.status == 404) {
-                bool keep = parsed.request.keep_alive &&
-                            !atomic_load(&worker.draining);
-                size_t length = respond(&parsed, keep, out, sizeof out);
+                bool keep = false;
+                size_t length = respond(&parsed, out, sizeof out, &keep);
                 bool sent = write_all(fd, out, length);
                 atomic_fetch_add_explicit(parsed.status == 0
                                               ? &worker.stats->requests
@@ -548,8 +550,8 @@ static void loop_process(struct event_loop *loop, struct connection *c)
         if (parsed.status < 0)
             return;
         if (parsed.status == 0 || parsed.status == 404) {
-            bool keep = parsed.request.keep_alive && !atomic_load(&worker.draining);
-            c->out_length = respond(&parsed, keep, c->out, sizeof c->out);
+            bool keep = false;
+            c->out_length = respond(&parsed, c->out, sizeof c->out, &keep);
             c->close_after = !keep;
             count(parsed.status == 0 ? &worker.stats->requests
                                      : &worker.stats->rejected);
