@@ -470,6 +470,7 @@ struct connection {
     bool close_after; /* close once the response is out */
     bool error_close; /* ... with a lingering close */
     bool lingering;   /* answered, write side shut: discarding input */
+    bool want_output; /* registered for EPOLLOUT (a send was cut short) */
     uint64_t linger_until;
     uint64_t request_started, idle_since;
     char in[HTTP_HEADER_LIMIT + 1024];
@@ -482,11 +483,16 @@ struct event_loop {
     int epoll_fd;
     struct connection **by_fd;
     int open;
+    int highest_fd;       /* the sweep looks no further */
+    uint64_t last_sweep;  /* ns */
 };
 
 static void loop_want_output(struct event_loop *loop, struct connection *c,
                              bool want)
 {
+    if (c->want_output == want)
+        return; /* one epoll_ctl per change, not one per response */
+    c->want_output = want;
     struct epoll_event event = {.events = EPOLLIN | (want ? EPOLLOUT : 0u),
                                 .data.fd = c->fd};
     CHECK(epoll_ctl(loop->epoll_fd, EPOLL_CTL_MOD, c->fd, &event));
@@ -602,7 +608,10 @@ static void loop_read(struct event_loop *loop, struct connection *c)
         }
         if (c->have == 0)
             c->request_started = now_ns();
+        size_t room = sizeof c->in - c->have;
         c->have += (size_t)n;
+        if ((size_t)n < room)
+            break; /* drained: level-triggered epoll reports any more */
     }
     loop_process(loop, c);
 }
@@ -623,6 +632,8 @@ static void loop_accept(struct event_loop *loop)
             continue;
         }
         count(&worker.stats->accepts);
+        if (fd > loop->highest_fd)
+            loop->highest_fd = fd;
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         struct connection *c = xcalloc(1, sizeof *c);
@@ -642,7 +653,7 @@ static void loop_sweep(struct event_loop *loop, bool draining)
 {
     uint64_t now = now_ns();
     const struct server_config *config = worker.config;
-    for (int fd = 0; fd < LOOP_MAX_FDS && loop->open > 0; fd++) {
+    for (int fd = 0; fd <= loop->highest_fd && loop->open > 0; fd++) {
         struct connection *c = loop->by_fd[fd];
         if (c != NULL && c->lingering) {
             if (now > c->linger_until)
@@ -712,7 +723,13 @@ static void *event_loop_thread(void *unused)
                     loop_read(&loop, c);
             }
         }
-        loop_sweep(&loop, draining);
+        /* The timeouts are coarse (0.1 s): look at them ten times a
+         * second, not after every event. */
+        uint64_t now = now_ns();
+        if (draining || now - loop.last_sweep >= 100000000ull) {
+            loop_sweep(&loop, draining);
+            loop.last_sweep = now;
+        }
         if (draining && loop.open == 0)
             break;
     }
