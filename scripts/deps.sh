@@ -27,6 +27,10 @@ command -v python3 >/dev/null 2>&1 || missing+=(python3)
 # Lab 10 cluster: Open MPI (mpirun, and mpicc to build the lab).
 command -v mpirun >/dev/null 2>&1 || missing+=(openmpi-bin)
 have_package libopenmpi-dev || missing+=(libopenmpi-dev)
+# Lab 09's bench: nginx as a peer (it starts its own, loopback only) and
+# h2load as a second load client.
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+command -v h2load >/dev/null 2>&1 || missing+=(nghttp2-client)
 
 if [ ${#missing[@]} -eq 0 ]; then
     echo "deps: everything is installed"
@@ -41,3 +45,8 @@ echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# Debian starts the nginx service on install (port 80, all addresses); the
+# bench runs its own, so stop the system one rather than leave it listening.
+case " ${missing[*]} " in
+    *" nginx-light "*) { service nginx stop || invoke-rc.d nginx stop; } > /dev/null 2>&1 || true ;;
+esac
