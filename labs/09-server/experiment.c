@@ -285,12 +285,16 @@ int experiment_herd(const struct experiment_options *o)
     }
     if (!o->csv)
         printf("\nwake-ups/conn: times a waiter was woken, per connection (its "
-               "voluntary context\nswitches in the wait, so wake-ups the kernel "
-               "took back count too); found nothing:\nreturned from epoll_wait, "
-               "accept() said EAGAIN.  accept (sleepers woken in turn) and reuseport (a hash)\n"
-               "wake one waiter; plain epoll wakes every idle one (the herd); "
-               "EPOLLEXCLUSIVE wakes\none, the most recently queued first, so "
-               "one worker takes most.\n");
+               "voluntary context\n"
+               "switches in the wait: wake-ups the kernel took back count "
+               "too).  found nothing:\n"
+               "returned from epoll_wait, then accept() said EAGAIN.  accept "
+               "(sleepers woken in\n"
+               "turn) and reuseport (a hash) wake one waiter; plain epoll "
+               "wakes every idle one\n"
+               "(the herd); EPOLLEXCLUSIVE wakes one, the most recently "
+               "queued first, so one\n"
+               "worker takes most.\n");
     return status;
 }
 
@@ -360,17 +364,16 @@ int experiment_kill(const struct experiment_options *o)
             printf("%d workers x %d threads, %d keep-alive clients, %llu requests "
                    "of /work?io_ms=%d\n",
                    workers, threads, clients, (unsigned long long)requests, io_ms);
-            printf("  SIGKILL to worker 1 (pid %d) while it held %d "
-                   "connection%s\n", (int)pid, held, held == 1 ? "" : "s");
+            printf("  SIGKILL to worker 1 (pid %d); connections it held: %d\n",
+                   (int)pid, held);
             if (replaced)
                 printf("  replaced by pid %d, ready %.1f ms after the kill\n",
                        (int)atomic_load(&victim->pid), replaced_ms);
             else
                 printf("  NOT replaced within 5 s\n");
-            printf("  %llu requests failed (at most one in flight per connection "
-                   "it held: %d), %llu answered\n",
-                   (unsigned long long)r->errors, held,
-                   (unsigned long long)r->requests);
+            printf("  requests failed: %llu (at most one in flight per connection "
+                   "it held), answered: %llu\n",
+                   (unsigned long long)r->errors, (unsigned long long)r->requests);
         }
         /* The only requests that may fail are those on the connections the
          * dead worker held.  Its counts may be off by those too: a response

@@ -89,7 +89,7 @@ END {
         best = 0; one = w2 SUBSEP 1 SUBSEP 0
         for (i = 1; i <= nt; i++) { k = w2 SUBSEP ts[i] SUBSEP 0; if ((k in trps) && trps[k] > best) { best = trps[k]; bt = ts[i] } }
         if (one in trps && best > 0)
-            printf "- io_ms 0 (nothing to wait for), %d workers: the best thread count (%d) serves %.2fx what 1 thread does: threads add %s when the work is CPU and system calls.\n", w2, bt, best / trps[one], best / trps[one] < 1.3 ? "little" : "something (the client's and the kernel's work overlap)"
+            printf "- io_ms 0 (nothing to wait for), %d workers: the best thread count (%d) serves %.2fx what 1 thread does, against the %.1fx of io_ms 5 above: threads pay where requests wait.\n", w2, bt, best / trps[one], ((w2 SUBSEP 8 SUBSEP 5) in trps && (w2 SUBSEP 1 SUBSEP 5) in trps) ? trps[w2 SUBSEP 8 SUBSEP 5] / trps[w2 SUBSEP 1 SUBSEP 5] : 0
         if (nw >= 2) {
             k1 = ws[1] SUBSEP 1 SUBSEP 0; k2 = ws[nw] SUBSEP 1 SUBSEP 0
             if ((k1 in trps) && (k2 in trps))
