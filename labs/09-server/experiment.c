@@ -59,7 +59,7 @@ static void server_start(struct running_server *s, int workers, int threads,
         .workers = workers, .threads = threads, .accept_mode = accept_mode,
         .port = 0, .read_timeout = read_timeout, .idle_timeout = 30,
         .quiet = true, .ready_fd = ready[1], .own_signals = true};
-    proc_start(&s->proc, "master", server_child, s);
+    proc_start_keeping(&s->proc, "master", server_child, s, PROC_FDS(ready[1]));
     close(ready[1]);
     /* The master writes its port once it listens. */
     struct pollfd wait = {.fd = ready[0], .events = POLLIN};

@@ -873,7 +873,10 @@ static void start_worker(struct master_workers *w, int slot)
     char name[16];
     snprintf(name, sizeof name, "worker-%d", (slot + 1) % 100);
     w->started_ns[slot] = now_ns();
-    proc_start(&w->proc[slot], name, worker_run, &w->start[slot]);
+    /* The child keeps stdio and the listening socket: the one thing a
+     * pre-forked worker inherits on purpose (proc.h closes the rest). */
+    proc_start_keeping(&w->proc[slot], name, worker_run, &w->start[slot],
+                       PROC_FDS(w->start[slot].listen_fd));
     /* A pidfd becomes readable when the process ends: the master sleeps in
      * one poll() on all of them and on the drain request. */
     w->pidfd[slot] = (int)CHECK(syscall(SYS_pidfd_open, w->proc[slot].pid, 0));
@@ -1025,11 +1028,13 @@ int serve(const struct server_config *config, struct server_shared *shared)
 drain:
     if (config->ready_fd < 0) {
         int signal_number = atomic_load(&master.first_signal);
-        printf("master: SIG%s: draining %d worker%s (SIGTERM to each)\n",
-               signal_number > 0 && sigabbrev_np(signal_number)
-                   ? sigabbrev_np(signal_number)
-                   : "stop",
-               workers, workers == 1 ? "" : "s");
+        const char *name = signal_number > 0 ? sigabbrev_np(signal_number) : NULL;
+        if (name != NULL)
+            printf("master: SIG%s: draining %d worker%s (SIGTERM to each)\n",
+                   name, workers, workers == 1 ? "" : "s");
+        else
+            printf("master: draining %d worker%s (SIGTERM to each)\n", workers,
+                   workers == 1 ? "" : "s");
         fflush(stdout);
     }
     for (int i = 0; i < workers; i++)
