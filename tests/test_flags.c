@@ -753,6 +753,32 @@ START_TEST(stdout_write_error_exits_4_with_one_line)
 }
 END_TEST
 
+/* FLAG_TEXT (lab 09's --url): any non-empty text, pointing into argv. */
+START_TEST(text_flag)
+{
+    const char *url = NULL;
+    struct flag texts[] = {{.name = "url", .type = FLAG_TEXT, .target = &url,
+                            .value_name = "URL", .help = "where"},
+                           FLAG_END};
+    struct program p = {.name = "labname", .synopsis = "s", .description = "d",
+                        .flags = texts};
+    char *ok[] = {"labname", "--url", "http://127.0.0.1:80/", NULL};
+    ck_assert_int_eq(flags_parse(&p, 3, ok, error, sizeof error), 0);
+    ck_assert_str_eq(url, "http://127.0.0.1:80/");
+    ck_assert(flags_given(&p, "url"));
+    char *equals[] = {"labname", "--url=a b", NULL};
+    ck_assert_int_eq(flags_parse(&p, 2, equals, error, sizeof error), 0);
+    ck_assert_str_eq(url, "a b");
+    char *empty[] = {"labname", "--url=", NULL};
+    ck_assert_int_eq(flags_parse(&p, 2, empty, error, sizeof error), -1);
+    ck_assert_msg(strstr(error, "--url") != NULL && strstr(error, "a text") != NULL,
+                  "%s", error);
+    char *missing[] = {"labname", "--url", NULL};
+    ck_assert_int_eq(flags_parse(&p, 2, missing, error, sizeof error), -1);
+    ck_assert_msg(strstr(error, "--url: missing value") != NULL, "%s", error);
+}
+END_TEST
+
 Suite *flags_suite(void)
 {
     Suite *suite = suite_create("flags");
@@ -766,6 +792,7 @@ Suite *flags_suite(void)
     tcase_add_test(accepted, seconds_decimals);
     tcase_add_test(accepted, choices_and_switches);
     tcase_add_test(accepted, given);
+    tcase_add_test(accepted, text_flag);
     suite_add_tcase(suite, accepted);
 
     TCase *errors = tcase_create("flags_errors");

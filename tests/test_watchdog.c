@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -610,6 +611,45 @@ START_TEST(interrupt_while_writing_to_a_child_exits_130)
 }
 END_TEST
 
+/* watchdog_set_on_signal (lab 09's drain): a hook that returns true keeps
+ * the run going, --timeout still armed; one that returns false lets the
+ * watchdog end the run as usual (128 + N). */
+static atomic_int hooked;
+static bool drain_first(void *arg, int signal_number)
+{
+    (void)arg;
+    if (signal_number != SIGTERM)
+        return false;
+    return atomic_fetch_add(&hooked, 1) == 0;
+}
+
+static int hook_main(void *unused)
+{
+    (void)unused;
+    watchdog_start("wdtest", 30);
+    watchdog_set_on_signal(drain_first, NULL);
+    kill(getpid(), SIGTERM);
+    double until = clock_seconds() + 5;
+    while (atomic_load(&hooked) == 0 && clock_seconds() < until)
+        clock_sleep(0.001);
+    SUB_EXPECT(atomic_load(&hooked) == 1, 1);
+    clock_sleep(0.05); /* still running: the first signal was handled */
+    fprintf(stderr, "survived the first SIGTERM\n");
+    kill(getpid(), SIGTERM);
+    clock_sleep(5);    /* the second one ends the run before this does */
+    return 2;
+}
+
+START_TEST(signal_hook_handles_the_first_signal)
+{
+    struct sub_result *r = run_sub(hook_main, NULL, 10);
+    ck_assert(!r->timed_out);
+    ck_assert_msg(r->status == 128 + SIGTERM, "exit %d: %s", r->status, r->err);
+    ck_assert_msg(strstr(r->err, "survived the first SIGTERM\nwdtest: interrupted by TERM") != NULL,
+                  "%s", r->err);
+}
+END_TEST
+
 Suite *watchdog_suite(void)
 {
     Suite *suite = suite_create("watchdog");
@@ -641,6 +681,7 @@ Suite *watchdog_suite(void)
     tcase_add_test(signals, ctrl_c_to_process_group);
     tcase_add_test(signals, sigterm_exit_143);
     tcase_add_test(signals, sighup_exit_129);
+    tcase_add_test(signals, signal_hook_handles_the_first_signal);
     tcase_add_test(signals, dead_reader_is_epipe_not_sigpipe);
     tcase_add_test(signals, interrupt_while_writing_to_a_child_exits_130);
     suite_add_tcase(suite, signals);
