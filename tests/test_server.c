@@ -626,6 +626,7 @@ static const struct bad_line bad_lines[] = {
     {{"--serve", "--accept", "select"}, "--accept"},
     {{"--serve", "--port", "70000"}, "--port"},
     {{"--serve", "--csv"}, "--csv"},
+    {{"--experiment", "cap", "--csv"}, "--csv"},
     {{"--experiment", "fork"}, "--experiment"},
     {{"--serve", "--workers", "65"}, "--workers"},
 };

@@ -140,7 +140,9 @@ int main(int argc, char **argv)
             "                 a second one kills everything (exit 128+N).  A "
             "dead worker is\n"
             "                 replaced.  Routes: GET / (a small fixed body), "
-            "GET /work?cpu=N&io_ms=D\n"
+            "GET /work?cpu=N&io_ms=D.\n"
+            "                 --timeout defaults to 3600 s here (exit 3 when "
+            "it passes)\n"
             "  --client       --url URL --clients C --requests N "
             "[--keep-alive]: throughput and\n"
             "                 p50/p90/p99/max latency (CSV: " CLIENT_CSV_HEADER
@@ -166,7 +168,14 @@ int main(int argc, char **argv)
             "                 cap   thread per connection with keep-alive: more "
             "clients than\n"
             "                       W x T threads starve; the same with "
-            "--threads 0 does not\n\n"
+            "--threads 0 does not\n"
+            "                 hostile  --requests N malformed or hostile "
+            "requests (default 5000,\n"
+            "                       random bytes from --seed): each must get "
+            "the status HTTP\n"
+            "                       prescribes, no worker may die; CSV: kind,"
+            "expected,sent,\n"
+            "                       as_expected\n\n"
             "--accept MODE: accept (threads block in accept() on one socket), "
             "epoll (each\n"
             "  thread in epoll_wait on it: the thundering herd), "
@@ -197,6 +206,9 @@ int main(int argc, char **argv)
                                     "epoll-exclusive or reuseport");
     if (csv && serve_mode)
         flags_usage_error(&program, "--csv: not with --serve");
+    if (csv && !serve_mode && !client_mode && experiment == EXP_CAP)
+        flags_usage_error(&program, "--csv: --experiment cap prints a "
+                                    "narrative, not a table");
     struct client_config client = {.clients = (int)clients,
                                    .requests = requests,
                                    .keep_alive = keep_alive,
