@@ -596,6 +596,21 @@ START_TEST(cap_experiment_shows_the_thread_limit)
     expect_text(r.out, "connection 9: answered in");
     expect_text(r.out, "capped:");
     program_result_free(&r);
+    /* Under load: 16 keep-alive clients, 8 threads in all.  The 8 beyond
+     * wait for a thread until the others are done: detected and said; an
+     * event loop serves all 16 at once. */
+    for (int loop = 0; loop < 2; loop++) {
+        const char *load[] = {"server", "--experiment", "load", "--workers", "2",
+                              "--threads", loop ? "0" : "4", "--clients", "16",
+                              "--keep-alive", "--io-ms", "1", "--requests", "1000",
+                              "--repeat", "1", "--warmup", "0", NULL};
+        r = run_server(30, 0, load);
+        if (loop)
+            ck_assert_msg(strstr(r.out, "capped") == NULL, "%s", r.out);
+        else
+            expect_text(r.out, "  capped: in 1 of 1 runs a request waited");
+        program_result_free(&r);
+    }
 }
 END_TEST
 

@@ -139,13 +139,24 @@ static int load_one(const struct experiment_options *o, int workers,
     uint64_t answered = 0;
     double rates[REPEAT_MAX], p99s[REPEAT_MAX];
     uint64_t errors = 0;
-    int runs = 0;
+    int runs = 0, waited_runs = 0;
+    double longest_wait = 0, longest_run = 0;
     for (int i = 0; i < o->warmup + o->repeat; i++) {
         struct client_result r = client_run(&c);
         answered += r.requests;
         if (i < o->warmup)
             continue;
         errors += r.errors;
+        /* A thread per connection with keep-alive serves at most W x T
+         * clients at once; a client beyond that waits for a connection to
+         * close.  Seen in the run as a request that took most of it. */
+        if (r.max_us > 0.5 * r.seconds * 1e6) {
+            waited_runs++;
+            if (r.max_us > longest_wait) {
+                longest_wait = r.max_us;
+                longest_run = r.seconds;
+            }
+        }
         double rps = r.seconds > 0 ? (double)r.requests / r.seconds : 0;
         if (runs < REPEAT_MAX) {
             rates[runs] = rps;
@@ -170,6 +181,13 @@ static int load_one(const struct experiment_options *o, int workers,
                workers, threads, io_ms, clients,
                o->keep_alive ? " keep-alive" : "", rates[runs / 2],
                p99s[runs / 2], runs, (unsigned long long)errors);
+        if (waited_runs > 0 && o->keep_alive && threads > 0 &&
+            clients > workers * threads)
+            printf("  capped: in %d of %d runs a request waited %.0f ms of a %.0f "
+                   "ms run -- %d keep-alive clients, %d threads in all: the "
+                   "clients beyond %d waited for a thread\n",
+                   waited_runs, runs, longest_wait / 1000, longest_run * 1000,
+                   clients, workers * threads, workers * threads);
     }
     if (exitcode != 0) {
         char why[64];
