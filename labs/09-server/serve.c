@@ -131,9 +131,10 @@ static void log_hostile(int fd, const char *format, ...)
     char peer[64] = "?";
     struct sockaddr_in address;
     socklen_t length = sizeof address;
-    if (getpeername(fd, (struct sockaddr *)&address, &length) == 0)
-        snprintf(peer, sizeof peer, "%s:%d", inet_ntoa(address.sin_addr),
-                 ntohs(address.sin_port));
+    char ip[INET_ADDRSTRLEN] = "?";
+    if (getpeername(fd, (struct sockaddr *)&address, &length) == 0 &&
+        inet_ntop(AF_INET, &address.sin_addr, ip, sizeof ip) != NULL)
+        snprintf(peer, sizeof peer, "%s:%d", ip, ntohs(address.sin_port));
     char line[512];
     int n = snprintf(line, sizeof line, "server: worker %d (pid %d): %s: ",
                      worker.slot + 1, (int)getpid(), peer);
@@ -154,7 +155,7 @@ static void log_hostile(int fd, const char *format, ...)
  * waiting for a disk or a database, and another thread can run. */
 static void io_wait(uint64_t ms)
 {
-    static _Thread_local int timer = -1;
+    static _Thread_local int timer = -1; /* one per thread, for its life */
     if (timer < 0)
         timer = CHECK(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC));
     struct itimerspec when = {.it_value = {.tv_sec = (time_t)(ms / 1000),
