@@ -237,6 +237,8 @@ int experiment_herd(const struct experiment_options *o)
     int workers = o->workers > 0 ? o->workers : 4;
     int threads = o->threads >= 0 ? o->threads : 1;
     int connections = o->connections;
+    double seen_per[ACCEPT_MODES] = {0}, seen_share[ACCEPT_MODES] = {0};
+    bool seen[ACCEPT_MODES] = {false};
     if (o->csv)
         printf("accept,workers,worker,connections,wakeups,failed_accepts\n");
     else
@@ -285,12 +287,15 @@ int experiment_herd(const struct experiment_options *o)
                        (unsigned long long)w->wakeups,
                        (unsigned long long)w->failed_accepts);
         }
+        double per = accepts ? (double)wakeups / (double)accepts : 0;
+        double share = accepts ? 100.0 * (double)most / (double)accepts : 0;
         if (!o->csv)
             printf("%-16s %10.2f %10llu  %s (busiest %.0f%%)\n",
-                   accept_mode_names[mode],
-                   accepts ? (double)wakeups / (double)accepts : 0,
-                   (unsigned long long)failed, spread,
-                   accepts ? 100.0 * (double)most / (double)accepts : 0);
+                   accept_mode_names[mode], per, (unsigned long long)failed,
+                   spread, share);
+        seen_per[mode] = per;
+        seen_share[mode] = share;
+        seen[mode] = true;
         if (exitcode != 0 || accepts != (uint64_t)connections ||
             r.requests != (uint64_t)connections) {
             fprintf(stderr, "server: WRONG: %s: %llu connections accepted, %llu "
@@ -301,18 +306,31 @@ int experiment_herd(const struct experiment_options *o)
         }
         server_release(&s);
     }
-    if (!o->csv)
-        printf("\nwake-ups/conn: times a waiter was woken, per connection (its "
-               "voluntary context\n"
-               "switches in the wait: wake-ups the kernel took back count "
-               "too).  found nothing:\n"
-               "returned from epoll_wait, then accept() said EAGAIN.  accept "
-               "(sleepers woken in\n"
-               "turn) and reuseport (a hash) wake one waiter; plain epoll "
-               "wakes every idle one\n"
-               "(the herd); EPOLLEXCLUSIVE wakes one, the most recently "
-               "queued first, so one\n"
-               "worker takes most.\n");
+    if (o->csv)
+        return status;
+    printf("\nwake-ups/conn: times a waiter was woken, per connection (its "
+           "voluntary context\n"
+           "switches in the wait: wake-ups the kernel took back count "
+           "too).  found nothing:\n"
+           "returned from epoll_wait, then accept() said EAGAIN.\n");
+    /* What this run showed, each line computed from its row. */
+    int waiters = workers * (threads > 0 ? threads : 1);
+    for (int mode = 0; mode < ACCEPT_MODES; mode++) {
+        if (!seen[mode])
+            continue;
+        const char *name = accept_mode_names[mode];
+        if (seen_per[mode] >= 1.5)
+            printf("%s: %.2f of %d idle waiters woken per connection: a "
+                   "thundering herd\n", name, seen_per[mode], waiters);
+        else if (seen_share[mode] >= 75 && workers > 1)
+            printf("%s: one waiter woken per connection, but one worker took "
+                   "%.0f%%: the most recently queued waiter is woken first\n",
+                   name, seen_share[mode]);
+        else
+            printf("%s: one waiter woken per connection (%.2f), busiest "
+                   "worker %.0f%% (an even share: %.0f%%)\n",
+                   name, seen_per[mode], seen_share[mode], 100.0 / workers);
+    }
     return status;
 }
 
