@@ -791,9 +791,11 @@ int experiment_hostile(const struct experiment_options *o)
     }
     if (!o->csv)
         printf("%llu of %llu as HTTP says in %.1f s; workers respawned: %llu "
-               "(none crashed); afterwards GET / x 10: %llu answered\n",
+               "(%s); afterwards GET / x 10: %llu answered\n",
                (unsigned long long)all_right, (unsigned long long)all, seconds,
-               (unsigned long long)respawns, (unsigned long long)after.requests);
+               (unsigned long long)respawns,
+               respawns == 0 ? "none crashed" : "A WORKER CRASHED",
+               (unsigned long long)after.requests);
     if (respawns != 0 || exitcode != 0 || after.requests != 10 ||
         rejected != expected_rejections) {
         fprintf(stderr, "server: WRONG: %llu respawns, server exit %d, %llu of 10 "
