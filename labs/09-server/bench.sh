@@ -180,7 +180,7 @@ EOF
 
 peers_header="server,clients,requests,seconds,rps,p50_us,p90_us,p99_us,max_us,errors"
 echo "$peers_header" > "$tmp/server-peers.csv"
-echo "server,tool,requests,seconds,rps" > "$tmp/server-h2load.csv"
+echo "server,tool,requests,seconds,rps,p50_us,p99_us" > "$tmp/server-h2load.csv"
 client_header="clients,requests,seconds,p50_us,p90_us,p99_us,max_us,errors"
 drive() {   # NAME REQUESTS: the lab's client against $peer_port, rows into peers
     local name=$1 requests=$2
@@ -194,18 +194,25 @@ drive() {   # NAME REQUESTS: the lab's client against $peer_port, rows into peer
 cross_check() {   # NAME REQUESTS: h2load and the lab's client, one run each
     local name=$1 requests=$2 line
     [ -n "$h2load" ] || return 0
-    "$h2load" --h1 -n "$requests" -c 8 -t 1 "http://127.0.0.1:$peer_port/" > "$tmp/h2load.txt" 2>&1 || {
+    "$h2load" --h1 -n "$requests" -c 8 -t 1 --log-file="$tmp/h2load.log" \
+        "http://127.0.0.1:$peer_port/" > "$tmp/h2load.txt" 2>&1 || {
         echo "server bench: h2load failed:" >&2; cat "$tmp/h2load.txt" >&2; exit 1; }
     grep -q "$requests succeeded, 0 failed" "$tmp/h2load.txt" || {
         echo "server bench: h2load: not every request succeeded:" >&2; cat "$tmp/h2load.txt" >&2; exit 1; }
     # "finished in 496.26ms, 40301.13 req/s, 6.23MB/s"
     line=$(sed -n 's/^finished in \([0-9.]*\)\(m*s\), \([0-9.]*\) req\/s.*/\1 \2 \3/p' "$tmp/h2load.txt")
-    echo "$line" | awk -v name="$name" -v n="$requests" -v OFS=, \
-        '{ s = $2 == "ms" ? $1 / 1000 : $1; print name, "h2load", n, s, $3 }' >> "$tmp/server-h2load.csv"
+    # --log-file: one line per request, the third column its microseconds:
+    # exact percentiles (nearest rank, as the lab's client computes them).
+    pcts=$(cut -f3 "$tmp/h2load.log" | sort -n | awk '{ v[NR] = $1 }
+        function rank(p,   r) { r = int(p / 100 * NR + 0.999999); if (r < 1) r = 1; return v[r] }
+        END { print rank(50), rank(99) }')
+    echo "$line $pcts" | awk -v name="$name" -v n="$requests" -v OFS=, \
+        '{ s = $2 == "ms" ? $1 / 1000 : $1; print name, "h2load", n, s, $3, $4, $5 }' >> "$tmp/server-h2load.csv"
     run "$tmp/one.csv" --client --url "http://127.0.0.1:$peer_port/" --clients 8 \
         --requests "$requests" --keep-alive
     tail -n +2 "$tmp/one.csv" | awk -F, -v name="$name" -v OFS=, \
-        '{ print name, "lab09-client", $2, $3, $2 / $3 }' >> "$tmp/server-h2load.csv"
+        '{ print name, "lab09-client", $2, $3, $2 / $3, $4, $6 }' >> "$tmp/server-h2load.csv"
+    rm -f "$tmp/h2load.log"
 }
 
 bench_step "peers: the C server (2 workers x 8 threads, then 2 event loops), small body, 8 keep-alive clients, $peer requests, $reps reps"

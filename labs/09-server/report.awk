@@ -20,8 +20,8 @@ file == 2 {   # threads,clients,runs,rps_median,...,p99_us_median(7)
 file == 3 {   # server,runs,rps_median,rps_min,rps_max,p99_us_median,...
     have_p = 1; prps[$1] = $3; plo[$1] = $4; phi[$1] = $5; pp99[$1] = $6; pruns = $2
 }
-file == 4 {   # server,tool,requests,seconds,rps
-    have_h = 1; hrps[$1, $2] = $5
+file == 4 {   # server,tool,requests,seconds,rps,p50_us,p99_us
+    have_h = 1; hrps[$1, $2] = $5; hp50[$1, $2] = $6; hp99[$1, $2] = $7
 }
 file == 5 {   # accept,workers,worker,connections,wakeups,failed_accepts
     have_herd = 1; m = $1
@@ -116,7 +116,7 @@ END {
     }
     if (have_h) {
         if ((("c-threads", "h2load") in hrps) && (("c-threads", "lab09-client") in hrps))
-            printf "- Cross-check of the lab's client on the same server and request count: h2load (`--h1 -c 8 -t 1`: 8 connections on one thread) measured %s, the lab's client (8 connections, a thread each) %s, a ratio of %.2f.%s\n", rate(hrps["c-threads", "h2load"]), rate(hrps["c-threads", "lab09-client"]), hrps["c-threads", "lab09-client"] / hrps["c-threads", "h2load"], (("nginx", "h2load") in hrps) ? sprintf(" Against nginx: %s and %s.", rate(hrps["nginx", "h2load"]), rate(hrps["nginx", "lab09-client"])) : ""
+            printf "- Cross-check of the lab's client on the same server and request count: h2load (`--h1 -c 8 -t 1`: 8 connections on one thread) measured %s, p50 %s, p99 %s (from its per-request log); the lab's client (8 connections, a thread each) %s, p50 %s, p99 %s: a rate ratio of %.2f.%s\n", rate(hrps["c-threads", "h2load"]), us(hp50["c-threads", "h2load"]), us(hp99["c-threads", "h2load"]), rate(hrps["c-threads", "lab09-client"]), us(hp50["c-threads", "lab09-client"]), us(hp99["c-threads", "lab09-client"]), hrps["c-threads", "lab09-client"] / hrps["c-threads", "h2load"], (("nginx", "h2load") in hrps) ? sprintf(" Against nginx: %s and %s.", rate(hrps["nginx", "h2load"]), rate(hrps["nginx", "lab09-client"])) : ""
     }
     if (have_herd) {
         for (i = 1; i <= nm; i++) { m = modes[i]; r[m] = hconn[m] ? hwake[m] / hconn[m] : 0 }
