@@ -225,6 +225,9 @@ START_TEST(every_route_and_status_code)
                                       "Host: t\r\n\r\n", out), 200);
     expect_text(out, "counted to 1000, waited 2 ms\n");
     ck_assert_int_eq(EXCHANGE(s.port, "GET /nothing HTTP/1.1\r\nHost: t\r\n\r\n", out), 404);
+    ck_assert_int_eq(EXCHANGE(s.port, "GET http://t/work?cpu=3 HTTP/1.1\r\n"
+                                      "Host: t\r\n\r\n", out), 200);
+    expect_text(out, "counted to 3,");
 
     /* Each rejection below is also one log line on stderr. */
     struct { const char *request; int status; const char *log; } bad[] = {
@@ -271,7 +274,7 @@ START_TEST(every_route_and_status_code)
     rejections += 3;
 
     struct program_result r = serve_stop(&s, SIGTERM, 0);
-    expect_text(r.out, "served 3 requests, rejected 15");  /* 14 and the 404 */
+    expect_text(r.out, "served 4 requests, rejected 15");  /* 14 and the 404 */
     ck_assert_int_eq(count_text(r.err, "server: worker "), rejections);
     ck_assert_int_eq(count_lines(r.err), rejections); /* one line each */
     expect_text(r.err, "431 Request Header Fields Too Large: headers over the size limit");

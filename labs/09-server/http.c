@@ -278,6 +278,15 @@ struct http_parse http_parse(const char *buf, size_t length)
     if (request.minor_version >= 1 && hosts != 1)
         return failed(400, hosts == 0 ? "HTTP/1.1 without a Host header"
                                       : "more than one Host header");
+    /* absolute-form (RFC 9112 3.2.2: a server must accept it, as a proxy
+     * would send it): http://host[:port]/path -> /path. */
+    if (target_length > 7 && strncasecmp(target, "http://", 7) == 0) {
+        const char *slash = memchr(target + 7, '/', target_length - 7);
+        if (slash == NULL)
+            target = "/", target_length = 1;
+        else
+            target_length -= (size_t)(slash - target), target = slash;
+    }
     if (target[0] != '/')
         return failed(400, "the target is not a path");
     request.head = method == 1;
