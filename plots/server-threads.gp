@@ -34,7 +34,8 @@ plot file skip 1 using 2:(sel(1, 0) ? $5 : NaN):6:7 with yerrorlines ls 2 title 
      ''   skip 1 using 2:(sel(4, 0) ? $5 : NaN):6:7 with yerrorlines ls 1 title '4 workers, io\_ms 0', \
      ''   skip 1 using 2:(sel(1, 5) ? $5 : NaN):6:7 with yerrorlines ls 12 title '1 worker, io\_ms 5', \
      ''   skip 1 using 2:(sel(2, 5) ? $5 : NaN):6:7 with yerrorlines ls 11 title '2 workers, io\_ms 5', \
-     ''   skip 1 using 2:(sel(4, 5) ? $5 : NaN):6:7 with yerrorlines ls 14 title '4 workers, io\_ms 5'
+     ''   skip 1 using 2:(sel(4, 5) ? $5 : NaN):6:7 with yerrorlines ls 14 title '4 workers, io\_ms 5', \
+     ''   skip 1 using 2:(sel(2, 1) ? $5 : NaN):6:7 with yerrorlines ls 15 title '2 workers, io\_ms 1'
 
 set xlabel 'threads per worker T (a thread per connection)'
 set ylabel 'p99 latency (µs, log)'
@@ -46,5 +47,6 @@ plot file skip 1 using 2:(sel(1, 0) ? $8 : NaN):9:10 with yerrorlines ls 2, \
      ''   skip 1 using 2:(sel(4, 0) ? $8 : NaN):9:10 with yerrorlines ls 1, \
      ''   skip 1 using 2:(sel(1, 5) ? $8 : NaN):9:10 with yerrorlines ls 12, \
      ''   skip 1 using 2:(sel(2, 5) ? $8 : NaN):9:10 with yerrorlines ls 11, \
-     ''   skip 1 using 2:(sel(4, 5) ? $8 : NaN):9:10 with yerrorlines ls 14
+     ''   skip 1 using 2:(sel(4, 5) ? $8 : NaN):9:10 with yerrorlines ls 14, \
+     ''   skip 1 using 2:(sel(2, 1) ? $8 : NaN):9:10 with yerrorlines ls 15
 unset multiplot

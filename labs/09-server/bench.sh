@@ -2,7 +2,8 @@
 # Lab 09 (E14) benchmark: the pre-fork server under load, beside nginx and
 # CPython, driven by the same closed-loop client.
 #   a. throughput and p99 vs threads per worker, one line per worker count,
-#      at io_ms 0 (CPU-bound) and io_ms 5 (each request waits 5 ms)
+#      at io_ms 0 (CPU-bound) and io_ms 5 (each request waits 5 ms; SIZE=full
+#      adds io_ms 1)
 #                                               -> results/server-threads.csv
 #   b. p99 vs concurrency (keep-alive): thread per connection (2 x 4) vs an
 #      event loop per worker; past W x T clients the threaded server caps
@@ -24,14 +25,15 @@ set -euo pipefail
 source "$(dirname "$0")/../../scripts/bench-lib.sh"   # LC_ALL=C, cd, BIN, SIZE, OUT
 bench_start server "a check failed: the server's count differs from the client's, a worker was not replaced, or a hostile request got the wrong status"
 
-# threads/workers: the sweep of a; req0/req5: requests per run at io_ms 0
-# and 5; conc: the client counts of b; peer/py: requests per run against
+# ios/threads/workers: the sweep of a; req0/req5: requests per run at io_ms 0
+# and 5 (io_ms 1 gets five times req5); conc: the client counts of b; peer/py: requests per run against
 # the fast peers and CPython; herd: connections; kills: trials; hostile: requests.
 case $SIZE in
-    quick)   threads="1 4 16"         workers="2"     req0=1000  req5=100 reps=1 conc="1 4 8 16"             peer=5000   py=1000  herd=100  kills=1  hostile=500   ;;
-    default) threads="1 2 4 8 16"     workers="1 2"   req0=2000  req5=150 reps=3 conc="1 2 4 8 16 32"        peer=20000  py=3000  herd=400  kills=3  hostile=5000  ;;
-    full)    threads="1 2 4 8 16 32 64" workers="1 2 4" req0=10000 req5=600 reps=5 conc="1 2 4 8 16 32 64 128" peer=100000 py=20000 herd=1000 kills=10 hostile=20000 ;;
+    quick)   ios="0 5"   threads="1 4 16"         workers="2"     req0=1000  req5=100 reps=1 conc="1 4 8 16"             peer=5000   py=1000  herd=100  kills=1  hostile=500   ;;
+    default) ios="0 5"   threads="1 2 4 8 16"     workers="1 2"   req0=2000  req5=150 reps=3 conc="1 2 4 8 16 32"        peer=20000  py=3000  herd=400  kills=3  hostile=5000  ;;
+    full)    ios="0 1 5" threads="1 2 4 8 16 32 64" workers="1 2 4" req0=10000 req5=600 reps=5 conc="1 2 4 8 16 32 64 128" peer=100000 py=20000 herd=1000 kills=10 hostile=20000 ;;
 esac
+read -r -a iolist <<< "$ios"
 read -r -a tlist <<< "$threads"
 read -r -a wlist <<< "$workers"
 read -r -a clist <<< "$conc"
@@ -74,16 +76,16 @@ h2load=$(command -v h2load || true)
 [ -n "$nginx_bin" ] || echo "server bench: nginx not found (apt-get install nginx-light): skipping the nginx peer" >&2
 [ -n "$python" ] || echo "server bench: python3 not found: skipping the CPython peer" >&2
 [ -n "$h2load" ] || echo "server bench: h2load not found (apt-get install nghttp2-client): skipping the cross-check" >&2
-steps=$(( 2 * ${#wlist[@]} + 2 + 2 + 3 ))
+steps=$(( ${#iolist[@]} * ${#wlist[@]} + 2 + 2 + 3 ))
 
 # a. Threads per worker. 16 clients, a connection per request (no
 # keep-alive: so more clients than threads queue in the kernel instead of
 # starving), every run checked against the server's own count.
 load_header="workers,threads,accept,io_ms,cpu,keep_alive,clients,requests,seconds,rps,p50_us,p90_us,p99_us,max_us,errors"
 echo "$load_header" > "$tmp/server-threads.csv"
-for io in 0 5; do
+for io in "${iolist[@]}"; do
     requests=$req0
-    [ "$io" -eq 0 ] || requests=$req5
+    [ "$io" -eq 0 ] || requests=$((req5 * 5 / io))   # about the same time per run
     for w in "${wlist[@]}"; do
         bench_step "threads sweep: $w worker(s) x threads $threads, io_ms $io, 16 clients, $requests requests, $reps reps"
         for t in "${tlist[@]}"; do
