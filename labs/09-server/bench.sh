@@ -2,8 +2,8 @@
 # Lab 09 (E14) benchmark: the pre-fork server under load, beside nginx and
 # CPython, driven by the same closed-loop client.
 #   a. throughput and p99 vs threads per worker, one line per worker count,
-#      at io_ms 0 (CPU-bound) and io_ms 5 (each request waits 5 ms; SIZE=full
-#      adds io_ms 1)
+#      at io_ms 0 (CPU-bound: each request counts to 1,000,000) and io_ms 5
+#      (each request waits 5 ms, no CPU work; SIZE=full adds io_ms 1)
 #                                               -> results/server-threads.csv
 #   b. p99 vs concurrency (keep-alive): thread per connection (2 x 4) vs an
 #      event loop per worker; past W x T clients the threaded server caps
@@ -25,14 +25,16 @@ set -euo pipefail
 source "$(dirname "$0")/../../scripts/bench-lib.sh"   # LC_ALL=C, cd, BIN, SIZE, OUT
 bench_start server "a check failed: the server's count differs from the client's, a worker was not replaced, or a hostile request got the wrong status"
 
-# ios/threads/workers: the sweep of a; req0/req5: requests per run at io_ms 0
-# and 5 (io_ms 1 gets five times req5); conc: the client counts of b; peer/py: requests per run against
+# ios/threads/workers: the sweep of a; reqc/req5: its requests per run at
+# io_ms 0 (each request counts to $cpu: CPU-bound) and io_ms 5 (io_ms 1 gets
+# five times req5); req0: requests per run of b (GET /, no work); conc: the client counts of b; peer/py: requests per run against
 # the fast peers and CPython; herd: connections; kills: trials; hostile: requests.
 case $SIZE in
-    quick)   ios="0 5"   threads="1 4 16"         workers="2"     req0=1000  req5=100 reps=1 conc="1 4 8 16"             peer=5000   py=1000  herd=100  kills=1  hostile=500   ;;
-    default) ios="0 5"   threads="1 2 4 8 16"     workers="1 2"   req0=2000  req5=150 reps=3 conc="1 2 4 8 16 32"        peer=20000  py=3000  herd=400  kills=3  hostile=5000  ;;
-    full)    ios="0 1 5" threads="1 2 4 8 16 32 64" workers="1 2 4" req0=10000 req5=600 reps=5 conc="1 2 4 8 16 32 64 128" peer=100000 py=20000 herd=1000 kills=10 hostile=20000 ;;
+    quick)   ios="0 5"   threads="1 4 16"         workers="2"     req0=1000  reqc=200  req5=100 reps=1 conc="1 4 8 16"             peer=5000   py=1000  herd=100  kills=1  hostile=500   ;;
+    default) ios="0 5"   threads="1 2 4 8 16"     workers="1 2"   req0=2000  reqc=400  req5=150 reps=3 conc="1 2 4 8 16 32"        peer=20000  py=3000  herd=400  kills=3  hostile=5000  ;;
+    full)    ios="0 1 5" threads="1 2 4 8 16 32 64" workers="1 2 4" req0=10000 reqc=2000 req5=600 reps=5 conc="1 2 4 8 16 32 64 128" peer=100000 py=20000 herd=1000 kills=10 hostile=20000 ;;
 esac
+cpu=1000000   # additions per request in a's io_ms 0 runs (~0.3-1 ms of CPU)
 read -r -a iolist <<< "$ios"
 read -r -a tlist <<< "$threads"
 read -r -a wlist <<< "$workers"
@@ -84,15 +86,15 @@ steps=$(( ${#iolist[@]} * ${#wlist[@]} + 2 + 2 + 3 ))
 load_header="workers,threads,accept,io_ms,cpu,keep_alive,clients,requests,seconds,rps,p50_us,p90_us,p99_us,max_us,errors"
 echo "$load_header" > "$tmp/server-threads.csv"
 for io in "${iolist[@]}"; do
-    requests=$req0
-    [ "$io" -eq 0 ] || requests=$((req5 * 5 / io))   # about the same time per run
+    requests=$reqc work=$cpu
+    [ "$io" -eq 0 ] || { requests=$((req5 * 5 / io)); work=0; }   # about the same time per run
     for w in "${wlist[@]}"; do
-        bench_step "threads sweep: $w worker(s) x threads $threads, io_ms $io, 16 clients, $requests requests, $reps reps"
+        bench_step "threads sweep: $w worker(s) x threads $threads, io_ms $io, cpu $work, 16 clients, $requests requests, $reps reps"
         for t in "${tlist[@]}"; do
             run "$tmp/one.csv" --experiment load --workers "$w" --threads "$t" --io-ms "$io" \
-                --clients 16 --requests "$requests" --repeat "$reps" --warmup 1
+                --cpu "$work" --clients 16 --requests "$requests" --repeat "$reps" --warmup 1
             check "$tmp/one.csv" "$load_header" "$reps" '
-                $1 != '"$w"' || $2 != '"$t"' || $4 != '"$io"' { bad("row for another configuration") }
+                $1 != '"$w"' || $2 != '"$t"' || $4 != '"$io"' || $5 != '"$work"' { bad("row for another configuration") }
                 $8 != '"$requests"' || $15 != 0 { bad("a request was not answered") }
                 !num($10) || $10 <= 0 { bad("rps must be positive") }'
             tail -n +2 "$tmp/one.csv" >> "$tmp/server-threads.csv"

@@ -176,9 +176,12 @@ static int load_one(const struct experiment_options *o, int workers,
     if (!o->csv && runs > 0) {
         qsort(rates, (size_t)runs, sizeof *rates, compare_double);
         qsort(p99s, (size_t)runs, sizeof *p99s, compare_double);
-        printf("workers %d x threads %d, io_ms %d, %d clients%s: %.0f requests/s, "
+        char work[48] = "";
+        if (o->cpu > 0)
+            snprintf(work, sizeof work, ", cpu %llu", (unsigned long long)o->cpu);
+        printf("workers %d x threads %d, io_ms %d%s, %d clients%s: %.0f requests/s, "
                "p99 %.0f us (median of %d), %llu errors\n",
-               workers, threads, io_ms, clients,
+               workers, threads, io_ms, work, clients,
                o->keep_alive ? " keep-alive" : "", rates[runs / 2],
                p99s[runs / 2], runs, (unsigned long long)errors);
         if (waited_runs > 0 && o->keep_alive && threads > 0 &&

@@ -90,11 +90,11 @@ END {
         best = 0; one = w2 SUBSEP 1 SUBSEP 0
         for (i = 1; i <= nt; i++) { k = w2 SUBSEP ts[i] SUBSEP 0; if ((k in trps) && trps[k] > best) { best = trps[k]; bt = ts[i] } }
         if (one in trps && best > 0)
-            printf "- io_ms 0 (nothing to wait for), %d workers: the best thread count (%d) serves %.2fx what 1 thread does, against the %.1fx of io_ms 5 above%s.\n", w2, bt, best / trps[one], x5, (x5 > 2 * best / trps[one]) ? ": threads pay where requests wait" : ""
+            printf "- CPU-bound (each request counts to 1,000,000, no wait), %d workers: the best thread count (%d) serves %.2fx what 1 thread does%s%s.\n", w2, bt, best / trps[one], (x5 > 0) ? sprintf(", against the %.1fx of io_ms 5 above", x5) : "", (x5 > 2 * best / trps[one]) ? ": threads pay where requests wait, not where they compute" : ""
         if (nw >= 2) {
             k1 = ws[1] SUBSEP 1 SUBSEP 0; k2 = ws[nw] SUBSEP 1 SUBSEP 0
             if ((k1 in trps) && (k2 in trps))
-                printf "- io_ms 0, 1 thread: %d workers serve %.2fx what %d does (the client shares the same cores).\n", ws[nw], trps[k2] / trps[k1], ws[1]
+                printf "- CPU-bound, 1 thread: %d workers serve %.2fx what %d does, on %d cores (the client shares them).\n", ws[nw], trps[k2] / trps[k1], ws[1], cores
         }
     }
     if (have_c) {

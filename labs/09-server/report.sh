@@ -16,4 +16,6 @@ for f in server-threads-summary server-concurrency-summary server-peers-summary 
          server-h2load server-herd server-kill server-hostile; do
     if [ -f "results/$f.csv" ]; then files+=("results/$f.csv"); else files+=(/dev/null); fi
 done
-awk -F, -f labs/09-server/report.awk "${files[@]}"
+cores=$(sed -n 's/^cores: //p' results/machine.txt 2>/dev/null || true)
+[ -n "$cores" ] || cores=$(nproc)
+awk -F, -v cores="$cores" -f labs/09-server/report.awk "${files[@]}"
