@@ -1046,6 +1046,13 @@ drain:
             continue;
         proc_join(&w.proc[i], -1);
         close(w.pidfd[i]);
+        /* A worker forked a moment ago may get the SIGTERM before it has
+         * blocked it (proc.h gives a child the default action first): it
+         * dies of it, but it had not begun to accept, so nothing is lost.
+         * Once it has blocked SIGTERM, SIGTERM can no longer kill it. */
+        if (w.proc[i].exitcode == -SIGTERM &&
+            atomic_load(&shared->slot[i].ready_ns) == 0)
+            continue;
         if (w.proc[i].exitcode != 0) {
             char why[64];
             fprintf(stderr, "server: worker %d (pid %d) %s while draining\n",
