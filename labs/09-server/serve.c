@@ -387,6 +387,12 @@ static int take_connection(int epoll_fd)
             return -1;
         uint64_t before = sleeps();
         if (epoll_fd < 0) { /* accept, reuseport: a blocking accept() */
+            /* EXERCISE 11: the accept loop: take the next connection with a
+             * blocking accept4() on worker.listen_fd (close-on-exec), count
+             * the wake-ups and the accept, and return it; on an error for
+             * one connection (transient_accept_error) try again, after a
+             * millisecond unless a signal interrupted it (EINTR)
+             * instead: return -1; */
             int fd = accept4(worker.listen_fd, NULL, NULL, SOCK_CLOEXEC);
             if (fd >= 0) {
                 count_wakeups(before);
