@@ -171,6 +171,9 @@ static void describe_range(const struct flag *flag, char *out, size_t size)
     case FLAG_SWITCH:
         snprintf(out, size, "no value");
         return;
+    case FLAG_TEXT:
+        snprintf(out, size, "a non-empty text");
+        return;
     }
 }
 
@@ -225,6 +228,12 @@ static int set_value(struct flag *flag, const char *text, char *error,
                     flag->name, value_text, range);
     case FLAG_SWITCH:
         *(bool *)flag->target = true;
+        return 0;
+    case FLAG_TEXT:
+        if (text[0] == '\0')
+            return fail(error, size, "--%s: empty value; expected %s",
+                        flag->name, range);
+        *(const char **)flag->target = text;
         return 0;
     }
     return fail(error, size, "--%s: unsupported flag type", flag->name);
@@ -366,6 +375,10 @@ static void print_default(const struct flag *flag)
         break;
     case FLAG_CHOICE:
         printf(" (default %s)", flag->choices[*(const int *)flag->target]);
+        break;
+    case FLAG_TEXT:
+        if (*(const char *const *)flag->target != NULL)
+            printf(" (default %s)", *(const char *const *)flag->target);
         break;
     case FLAG_SWITCH:
         break;

@@ -33,6 +33,8 @@ enum flag_type {
     FLAG_COUNT,   /* whole number in [min, max]; target: uint64_t */
     FLAG_DECIMAL, /* decimal number in [low, high] (seconds, ms...); target: double */
     FLAG_CHOICE,  /* one of `choices`; target: int, the index */
+    FLAG_TEXT,    /* any non-empty text (a path, a list the lab parses);
+                     target: const char *, pointing into argv */
 };
 
 struct flag {

@@ -38,6 +38,7 @@ Suite *board_suite(void);
 Suite *ipc_suite(void);
 Suite *handouts_suite(void);
 Suite *cluster_suite(void);
+Suite *sched_suite(void);
 
 /* In run order when unsharded: the runtime bottom up, then the labs. */
 static const struct {
@@ -51,6 +52,7 @@ static const struct {
     {executor_suite, 1.0}, {pool_lab_suite, 6.0}, {deadlock_suite, 18.0},
     {board_suite, 0.2},    {ipc_suite, 2.1},      {handouts_suite, 1.5},
     {cluster_suite, 6.0},
+    {sched_suite, 3.5},
 };
 enum { SUITES = sizeof suites / sizeof suites[0] };
 
