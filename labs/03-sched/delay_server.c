@@ -8,9 +8,9 @@
  * on another machine: registered, so the watchdog and Ctrl+C kill and reap
  * it on every path, and stopped by the lab when the experiment ends.
  *
- * One thread per connection: each worker keeps one connection open for its
- * whole run, so W workers get W threads waiting in parallel, and a request
- * is never delayed by another worker's.
+ * Each worker keeps one connection open for its whole run; the server
+ * keeps every request's due time and answers each when it falls due, so W
+ * waiting workers wait in parallel and no request is delayed by another.
  */
 #define _GNU_SOURCE
 #include "delay_server.h"
@@ -22,7 +22,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <pthread.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,38 +65,88 @@ static bool send_all(int fd, const void *buffer, size_t size)
     return true;
 }
 
-static void *serve_connection(void *arg)
-{
-    int fd = (int)(intptr_t)arg;
+/* One event loop (poll), no threads: the server is forked from a program
+ * that already runs threads (the watchdog), and a child of a threaded
+ * process should not start threads of its own (ThreadSanitizer refuses
+ * to, and only async-signal-safe calls are promised to work there).  Each
+ * client has at most one request in flight (it waits for the answer), so
+ * the state is one due time per connection. */
+enum { MAX_CLIENTS = 256 };
+
+struct client {
+    int fd;
+    bool pending;
+    uint64_t due_ns;
     struct delay_request request;
-    while (receive_all(fd, &request, sizeof request)) {
-        clock_sleep(request.delay_us / 1e6); /* the "remote" work */
-        struct delay_reply reply = {.task = request.task,
-                                    .answer = delay_answer(request.task)};
-        if (!send_all(fd, &reply, sizeof reply))
-            break;
-    }
-    CHECK(close(fd));
-    return NULL;
-}
+};
 
 static int server_main(void *arg)
 {
     int listener = (int)(intptr_t)arg;
+    static struct client clients[MAX_CLIENTS];
+    int count = 0;
     for (;;) {
-        int fd = accept(listener, NULL, NULL);
-        if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED)
+        /* Answer every request whose delay is over; find the next due. */
+        uint64_t now = clock_nanoseconds(), next = UINT64_MAX;
+        for (int i = 0; i < count; i++) {
+            struct client *c = &clients[i];
+            if (!c->pending)
                 continue;
-            die_at(__FILE__, __LINE__, "accept", errno);
+            if (c->due_ns <= now) {
+                struct delay_reply reply = {.task = c->request.task,
+                                            .answer = delay_answer(c->request.task)};
+                c->pending = false;
+                if (!send_all(c->fd, &reply, sizeof reply)) {
+                    CHECK(close(c->fd));
+                    clients[i--] = clients[--count];
+                }
+            } else if (c->due_ns < next) {
+                next = c->due_ns;
+            }
         }
-        pthread_t thread;
-        pthread_attr_t attributes;
-        CHECK_PT(pthread_attr_init(&attributes));
-        CHECK_PT(pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED));
-        CHECK_PT(pthread_create(&thread, &attributes, serve_connection,
-                                (void *)(intptr_t)fd));
-        CHECK_PT(pthread_attr_destroy(&attributes));
+        struct pollfd fds[MAX_CLIENTS + 1];
+        fds[0] = (struct pollfd){.fd = listener, .events = POLLIN};
+        for (int i = 0; i < count; i++)
+            fds[i + 1] = (struct pollfd){.fd = clients[i].fd,
+                                         .events = clients[i].pending ? 0 : POLLIN};
+        int timeout_ms = -1;
+        if (next != UINT64_MAX) {
+            now = clock_nanoseconds();
+            timeout_ms = next <= now ? 0 : (int)((next - now + 999999) / 1000000);
+        }
+        /* poll's ms granularity would round a 1.2 ms delay up to 2 ms:
+         * sleep the sub-ms remainder precisely instead. */
+        if (timeout_ms > 0 && next - now < 1000000u) {
+            clock_sleep((double)(next - now) / 1e9);
+            timeout_ms = 0;
+        } else if (timeout_ms > 0) {
+            timeout_ms -= 1; /* wake a little early, then the branch above */
+        }
+        int ready = poll(fds, (nfds_t)count + 1, timeout_ms);
+        if (ready < 0) {
+            if (errno == EINTR)
+                continue;
+            die_at(__FILE__, __LINE__, "poll", errno);
+        }
+        for (int i = count - 1; i >= 0; i--) {
+            if (!(fds[i + 1].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            struct client *c = &clients[i];
+            if (!receive_all(c->fd, &c->request, sizeof c->request)) {
+                CHECK(close(c->fd));
+                clients[i] = clients[--count];
+                continue;
+            }
+            c->pending = true;
+            c->due_ns = clock_nanoseconds() + (uint64_t)c->request.delay_us * 1000u;
+        }
+        if ((fds[0].revents & POLLIN) && count < MAX_CLIENTS) {
+            int fd = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+            if (fd >= 0)
+                clients[count++] = (struct client){.fd = fd};
+            else if (errno != EINTR && errno != ECONNABORTED && errno != EAGAIN)
+                die_at(__FILE__, __LINE__, "accept", errno);
+        }
     }
 }
 
