@@ -58,7 +58,7 @@ awk -F, -v top=$((4 * cores)) 'NR > 1 && $1 == "fraction" && $4 == top || NR > 1
         k = "0.9" SUBSEP "process"
         if ((k in s) && s[k] > 0) {
             r = s["0.9", "thread+gil"] / s[k]
-            printf "- IO fraction 0.9: GIL threads reach %.2fx the speedup of processes (target >= 0.8: %s).\n", r, r >= 0.8 ? "met" : "missed"
+            printf "- IO fraction 0.9: GIL threads reach %.2fx the speedup of processes (target >= 0.8: %s).\n", r, (r >= 0.8 ? "met" : "missed")
         }
         k = "0" SUBSEP "thread+gil"
         if (k in s)
