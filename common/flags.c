@@ -447,6 +447,9 @@ void flags_print_table(const struct program *program)
                 printf("%s%s", i ? "," : "", flag->choices[i]);
             putchar('\n');
             break;
+        case FLAG_TEXT:
+            printf("--%s\ttext\n", flag->name);
+            break;
         }
     }
 }

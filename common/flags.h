@@ -114,6 +114,7 @@ void flags_print_help(const struct program *program);
  *     --timeout<TAB>decimal<TAB>0.01<TAB>86400
  *     --mode<TAB>choice<TAB>all,serial,thread,process
  *     --csv<TAB>switch
+ *     --trace<TAB>text
  * (--help and --list-flags themselves are not listed.)  tests/test_fault.c
  * generates every binary's bad command lines from it. */
 void flags_print_table(const struct program *program);

@@ -569,7 +569,7 @@ START_TEST(convoy_gil_delays_the_io_thread)
 {
     const char *argv[] = {"sched", "--experiment", "convoy", "--csv",
                           "--requests", "10", "--io-ms", "1",
-                          "--switch-interval", "5", NULL};
+                          "--switch-interval", "10", NULL};
     struct program_result r = run_sched(argv);
     ck_assert_msg(r.status == 0, "exit %d, stderr: %s", r.status, r.err);
     ck_assert_msg(strncmp(r.out, "setting,rep,request,latency_ms\n", 31) == 0,
@@ -598,7 +598,9 @@ START_TEST(convoy_gil_delays_the_io_thread)
         ck_assert_int_eq(counts[s], 10);
     double alone = stats_of(latency[0], 10).median;
     double convoy = stats_of(latency[1], 10).median;
-    ck_assert_msg(convoy >= alone + 2.5, "median %f ms beside the CPU thread, "
+    /* the effect is up to the interval (10 ms); a loaded machine slows
+     * the server's answers too, so only 40% of it is asked for */
+    ck_assert_msg(convoy >= alone + 4, "median %f ms beside the CPU thread, "
                   "%f ms alone", convoy, alone);
     program_result_free(&r);
 }

@@ -77,7 +77,8 @@ struct plan {
     uint64_t iterations;  /* per task: --cpu ms at the calibrated speed */
     double io_ms;         /* net, sleep: the delay; file: measured */
     int port;             /* net */
-    int file_fd;          /* file */
+    int file_fd;          /* file (the parent's) */
+    const char *file_path;
     size_t file_bytes;    /* per task */
     struct shared *shared;
 };
@@ -98,15 +99,16 @@ static uint64_t count_for(struct worker *self, uint64_t iterations)
 }
 
 /* A cold read: drop the task's pages from the page cache, then read them. */
-static bool read_cold(const struct plan *plan, uint32_t task, char *buffer)
+static bool read_cold(const struct plan *plan, int file_fd, uint32_t task,
+                      char *buffer)
 {
     off_t offset = (off_t)task * (off_t)plan->file_bytes;
-    int rc = posix_fadvise(plan->file_fd, offset, (off_t)plan->file_bytes,
+    int rc = posix_fadvise(file_fd, offset, (off_t)plan->file_bytes,
                            POSIX_FADV_DONTNEED);
     if (rc != 0)
         die_at(__FILE__, __LINE__, "posix_fadvise(DONTNEED)", rc);
     for (size_t got = 0; got < plan->file_bytes;) {
-        ssize_t n = pread(plan->file_fd, buffer + got, plan->file_bytes - got,
+        ssize_t n = pread(file_fd, buffer + got, plan->file_bytes - got,
                           offset + (off_t)got);
         if (n < 0 && errno == EINTR)
             continue;
@@ -123,6 +125,11 @@ static int crossover_worker(struct worker *self)
     const struct plan *plan = self->input;
     const struct options *options = plan->options;
     int fd = options->io == IO_NET ? delay_connect(plan->port) : -1;
+    /* Its own descriptor: a child process keeps none of its parent's
+     * (proc.h), and a thread may as well do the same. */
+    int file_fd = options->io == IO_FILE
+                      ? CHECK(open(plan->file_path, O_RDONLY | O_CLOEXEC))
+                      : -1;
     char *buffer = options->io == IO_FILE ? xcalloc(1, plan->file_bytes) : NULL;
     for (;;) {
         uint64_t task = atomic_fetch_add(&plan->shared->next_task, 1);
@@ -145,7 +152,7 @@ static int crossover_worker(struct worker *self)
             clock_sleep(plan->io_ms / 1000);
             break;
         case IO_FILE:
-            ok = read_cold(plan, (uint32_t)task, buffer);
+            ok = read_cold(plan, file_fd, (uint32_t)task, buffer);
             break;
         }
         if (self->gil)
@@ -157,6 +164,8 @@ static int crossover_worker(struct worker *self)
     }
     if (fd >= 0)
         CHECK(close(fd));
+    if (file_fd >= 0)
+        CHECK(close(file_fd));
     free(buffer);
     return 0;
 }
@@ -222,7 +231,7 @@ static void measure_file(struct plan *plan, double *cold_ms, double *warm_ms)
     double cold[5], warm[5];
     for (int i = 0; i < 5; i++) {
         double t0 = clock_seconds();
-        if (!read_cold(plan, 0, buffer))
+        if (!read_cold(plan, plan->file_fd, 0, buffer))
             die_at(__FILE__, __LINE__, "reading back the data file", EIO);
         double t1 = clock_seconds();
         CHECK(pread(plan->file_fd, buffer, plan->file_bytes, 0)); /* now cached */
@@ -257,6 +266,7 @@ int run_crossover(const struct options *options)
     plan.port = server.port;
     if (options->io == IO_FILE) {
         plan.file_fd = make_file(&plan, path, sizeof path);
+        plan.file_path = path;
         measure_file(&plan, &cold_ms, &warm_ms);
         plan.io_ms = cold_ms;
     }

@@ -163,8 +163,9 @@ void delay_server_start(struct delay_server *server)
     socklen_t length = sizeof address;
     CHECK(getsockname(listener, (struct sockaddr *)&address, &length));
     server->port = ntohs(address.sin_port);
-    proc_start(&server->process, "delay-server", server_main,
-               (void *)(intptr_t)listener);
+    /* A child keeps only the descriptors it is given (proc.h). */
+    proc_start_keeping(&server->process, "delay-server", server_main,
+                       (void *)(intptr_t)listener, &listener, 1);
     CHECK(close(listener)); /* the child has its own copy */
 }
 

@@ -618,8 +618,8 @@ int run_timeslice(const struct options *options)
             printf("       CPU %d: the last of the %d this process may use\n",
                    plan.cpu, proc_cpu_count());
         printf("       %s\n", scheduler);
-        printf("       each worker reads its clock every ~0.1 µs and records "
-               "a jump > %g µs as\n       time off the CPU (at most %llu gaps "
+        printf("       each worker reads its clock every ~0.1 us and records "
+               "a jump > %g us as\n       time off the CPU (at most %llu gaps "
                "each)\n",
                options->gap_us, (unsigned long long)plan.capacity);
     }
@@ -724,7 +724,7 @@ int run_timeslice(const struct options *options)
             printf("Check: every record is consistent. OK\n");
         else
             printf("Check: every worker ran only on CPU %d, no two at once "
-                   "(overlaps < %g µs), every record consistent. OK\n",
+                   "(overlaps < %g us), every record consistent. OK\n",
                    plan.cpu, options->gap_us);
     }
     return status;
