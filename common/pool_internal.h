@@ -144,6 +144,7 @@ struct entry {
     _Atomic uint32_t done_word; /* STATE_WAITED: WAITER_* */
     pool_task_fn task;
     union pool_value argument;
+    double submitted; /* clock_seconds() at publication, when traced */
     /* Written by the worker that runs the task (or, if it dies, by the
      * pool), read once the completion is committed. */
     struct pool_result result;
@@ -216,6 +217,8 @@ struct worker_local {
 
 struct pool {
     enum pool_kind kind;
+    struct trace *trace;  /* pool_trace_all() when created; NULL: none */
+    int trace_serial;     /* which traced pool of this process: rows apart */
     int size;
     int capacity;
     uint32_t ring_size;   /* task ring cells: a power of two >= 2 capacity */

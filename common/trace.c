@@ -50,6 +50,19 @@ struct trace *trace_open(const char *path, double origin)
 static void add(struct trace *trace, struct event event)
 {
     CHECK_PT(pthread_mutex_lock(&trace->mutex));
+    /* A row named twice keeps its first name (callers may name a row each
+     * time they see it). */
+    if (event.phase == 'M')
+        for (int i = 0; i < trace->count; i++) {
+            const struct event *e = &trace->events[i];
+            if (e->phase == 'M' && e->pid == event.pid && e->tid == event.tid &&
+                strcmp(e->name, event.name) == 0) {
+                CHECK_PT(pthread_mutex_unlock(&trace->mutex));
+                free(event.name);
+                free(event.args);
+                return;
+            }
+        }
     if (trace->count == trace->capacity) {
         int capacity = trace->capacity ? 2 * trace->capacity : 256;
         struct event *bigger = xcalloc((size_t)capacity, sizeof *bigger);

@@ -44,7 +44,8 @@ struct trace;
 struct trace *trace_open(const char *path, double origin);
 
 /* Name a process row / a thread row.  sort_index orders the rows (lower
- * first); pass -1 to leave the viewer's order. */
+ * first); pass -1 to leave the viewer's order.  Naming a row again does
+ * nothing: the first name stays. */
 void trace_name_process(struct trace *trace, int pid, const char *name,
                         int sort_index);
 void trace_name_thread(struct trace *trace, int pid, int tid, const char *name,

@@ -126,9 +126,11 @@ static void check_slice_row(const struct slice_row *r, const char *kind,
     ck_assert_msg(r->run > 0 && r->run <= window * 1.01 + 0.002,
                   "run %f s in a %f s window", r->run, window);
     ck_assert_msg(fabs(r->share - r->run / window) < 1e-3, "share %f", r->share);
-    /* The kernel ran it for about what it measured (it also counts the
-     * set-up before the window and the schedstat read after it). */
-    ck_assert_msg(r->kernel_run >= 0.8 * r->run - 0.002 &&
+    /* The kernel's run time: never more than what the worker saw plus its
+     * set-up before the window; it may be much less on a busy VM, where the
+     * kernel does not count the time the hypervisor stole as run time (seen
+     * here: 5.6 ms of 10.5 ms). */
+    ck_assert_msg(r->kernel_run > 0 &&
                       r->kernel_run <= r->run + 0.05 * time_scale(),
                   "kernel run %f s, measured %f s", r->kernel_run, r->run);
     if (pinned)
@@ -430,6 +432,71 @@ START_TEST(timeslice_trace_is_valid_and_complete)
 }
 END_TEST
 
+/* count --trace: who held the emulated GIL when (its own row), the waits
+ * and the forced switches on each thread's row. */
+START_TEST(count_trace_shows_who_held_the_gil)
+{
+    struct scratch s;
+    scratch_make(&s);
+    char path[128];
+    snprintf(path, sizeof path, "%s/count.json", s.dir);
+    const char *argv[] = {"count", "--mode", "thread", "--gil", "--workers",
+                          "2", "--iterations", "200M", "--switch-interval",
+                          "0.5", "--trace", path, NULL};
+    struct program_result r = program_run(60 * time_scale(), argv);
+    ck_assert_msg(r.status == 0, "exit %d, stderr: %s", r.status, r.err);
+    ck_assert_ptr_nonnull(strstr(r.out, "Trace: "));
+    expect_valid_trace(&s, path);
+    /* the GIL row: one slice per holding, at least one hand-over */
+    ck_assert_str_eq(jq(&s, ".traceEvents as $e | ($e[] | select(.name == "
+                            "\"thread_name\" and .args.name == \"GIL (who "
+                            "holds it)\") | .tid) as $row | [$e[] | select(.ph "
+                            "== \"X\" and .tid == $row)] | length >= 2", path),
+                     "true\n");
+    ck_assert_str_eq(jq(&s, "[.traceEvents[] | select(.name == \"holds the "
+                            "GIL\") | .tid] | unique | length", path), "2\n");
+    ck_assert_str_eq(jq(&s, "[.traceEvents[] | select(.ph == \"i\" and .name "
+                            "== \"forced switch\")] | length > 0", path),
+                     "true\n");
+    program_result_free(&r);
+    scratch_remove(&s);
+}
+END_TEST
+
+/* pool --trace: every task queued -> running, run by a worker process,
+ * and every callback on one thread of the parent (E3). */
+START_TEST(pool_trace_shows_tasks_and_callbacks)
+{
+    struct scratch s;
+    scratch_make(&s);
+    char path[128];
+    snprintf(path, sizeof path, "%s/pool.json", s.dir);
+    const char *argv[] = {"pool", "--experiment", "callbacks", "--iterations",
+                          "1M", "--trace", path, NULL};
+    struct program_result r = program_run(60 * time_scale(), argv);
+    ck_assert_msg(r.status == 0, "exit %d, stderr: %s", r.status, r.err);
+    expect_valid_trace(&s, path);
+    const char *callbacks = "[.traceEvents[] | select(.ph == \"X\" and (.name "
+                            "| startswith(\"callback of task\")))]";
+    char filter[512];
+    snprintf(filter, sizeof filter, "%s | length", callbacks);
+    ck_assert_str_eq(jq(&s, filter, path), "5\n");
+    snprintf(filter, sizeof filter, "%s | map([.pid, .tid]) | unique | length",
+             callbacks);
+    ck_assert_str_eq(jq(&s, filter, path), "1\n"); /* one handler thread */
+    ck_assert_str_eq(jq(&s, "[.traceEvents[] | select(.ph == \"X\" and .name == "
+                            "\"queued\")] | length", path), "5\n");
+    /* the tasks ran in other processes than the callbacks */
+    snprintf(filter, sizeof filter,
+             "(%s | .[0].pid) as $parent | [.traceEvents[] | select(.ph == "
+             "\"X\" and (.name | test(\"^task [0-9]+$\"))) | .pid] | map(. != "
+             "$parent) | all", callbacks);
+    ck_assert_str_eq(jq(&s, filter, path), "true\n");
+    program_result_free(&r);
+    scratch_remove(&s);
+}
+END_TEST
+
 /* ---- Crossover and convoy ---------------------------------------------- */
 
 #define CROSSOVER_HEADER "mode,gil,io,io_fraction,workers,tasks,cpu_ms,io_ms,rep,seconds,total"
@@ -669,6 +736,8 @@ Suite *sched_suite(void)
     tcase_set_timeout(trace, 60);
     tcase_add_test(trace, trace_writer_orders_names_and_drops_overlaps);
     tcase_add_loop_test(trace, timeslice_trace_is_valid_and_complete, 0, 2);
+    tcase_add_test(trace, count_trace_shows_who_held_the_gil);
+    tcase_add_test(trace, pool_trace_shows_tasks_and_callbacks);
     suite_add_tcase(suite, trace);
 
     TCase *crossover = tcase_create("sched_crossover");

@@ -465,6 +465,15 @@ static void interpret(const struct plan *plan, const struct record *records[],
            (unsigned long long)slices, (unsigned long long)kernel,
            kernel ? 100.0 * ((double)slices - (double)kernel) / (double)kernel
                   : 0.0);
+    double kernel_run = 0;
+    for (int w = 0; w < workers; w++)
+        kernel_run += (double)records[w]->kernel_run_ns / 1e9;
+    if (kernel_run < 0.9 * run)
+        printf("  Run time: the kernel counted %.1f ms, the workers saw %.1f "
+               "ms.  On a virtual\n  machine the kernel does not count as "
+               "run time what the hypervisor stole\n  (the vCPU was running "
+               "another VM): the workers cannot tell.\n",
+               kernel_run * 1e3, run * 1e3);
     double mean = run * 1e3 / (double)slices;
     printf("  A slice lasted %.2f ms on average%s.\n  The documents' \"0.01 s\" "
            "is a figure of speech: the length depends on the\n  scheduler, "
