@@ -9,6 +9,8 @@
 #   c. crossover: wall time vs IO fraction at 4 x cores workers, and
 #      speedup vs workers at IO fractions 0, 0.5, 0.9
 #                                          -> results/sched-crossover.csv (+ -summary)
+#   c'. the same crossover in CPython (crossover.py), if python3 is there
+#                                          -> results/sched-cpython.csv (+ -summary)
 #   d. convoy: an IO thread's latency alone / beside a CPU thread under the
 #      GIL / beside it without the GIL     -> results/sched-convoy.csv (+ -summary)
 # The machine's other load shows in every figure (time slices taken by
@@ -38,7 +40,7 @@ read -r -a wlist <<< "$scaling"
 tasks=$((8 * cores))   # the same work for every worker count
 
 bench_scratch
-steps=$(( 2 + ${#nlist[@]} + ${#flist[@]} + 3 * ${#wlist[@]} + 1 ))
+steps=$(( 2 + ${#nlist[@]} + 2 * ${#flist[@]} + 3 * ${#wlist[@]} + 1 ))
 
 # a. Who ran when: the trace's "running" slices, per worker.
 slices_of() {   # TRACE -> worker,start_ms,end_ms
@@ -93,6 +95,24 @@ for f in 0 0.5 0.9; do
 done
 awk -F, -f scripts/stats.awk -f labs/03-sched/summarize-crossover.awk "$tmp/sched-crossover.csv" > "$tmp/sched-crossover-summary.csv"
 
+# c'. The same crossover in real CPython (crossover.py), when python3 is
+# installed: the real GIL next to the emulated one.
+if command -v python3 >/dev/null; then
+    echo "mode,io_fraction,workers,tasks,cpu_ms,io_ms,rep,seconds" > "$tmp/sched-cpython.csv"
+    for f in "${flist[@]}"; do
+        bench_step "CPython crossover (crossover.py): IO fraction $f, $((4 * cores)) workers x $c_repeat"
+        io=$(awk -v f="$f" -v t="$task_ms" 'BEGIN { printf "%g", f * t }')
+        cpu=$(awk -v f="$f" -v t="$task_ms" 'BEGIN { printf "%g", (1 - f) * t }')
+        bench_run "$tmp/one.csv" timeout 600 python3 labs/03-sched/crossover.py --cpu "$cpu" --io-ms "$io" \
+            --workers $((4 * cores)) --tasks "$tasks" --repeat "$c_repeat" --warmup 1 --csv
+        tail -n +2 "$tmp/one.csv" >> "$tmp/sched-cpython.csv"
+    done
+    awk -F, -f scripts/stats.awk -f labs/03-sched/summarize-cpython.awk "$tmp/sched-cpython.csv" > "$tmp/sched-cpython-summary.csv"
+else
+    steps=$((steps - ${#flist[@]}))
+    echo "sched: python3 not found: skipping the CPython crossover" >&2
+fi
+
 # d. Convoy.
 bench_step "convoy: $requests requests of 2 ms, alone / beside a CPU thread with and without the GIL"
 bench_run "$tmp/sched-convoy.csv" "$BIN/sched" --experiment convoy --requests "$requests" --io-ms 2 --csv
@@ -100,4 +120,4 @@ awk -F, -f scripts/stats.awk -f labs/03-sched/summarize-convoy.awk "$tmp/sched-c
 
 rm -f "$tmp/one.csv" "$tmp"/*.json
 bench_publish "$tmp"/sched-*.csv
-echo "sched: wrote $OUT/sched-{timeslice,timeline,slices,nice,crossover,convoy}.csv and summaries" >&2
+echo "sched: wrote $OUT/sched-{timeslice,timeline,slices,nice,crossover,cpython,convoy}.csv and summaries" >&2

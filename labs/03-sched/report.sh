@@ -68,3 +68,12 @@ echo
 echo "![convoy](../plots/sched-convoy.svg)"
 echo
 awk -F, 'NR > 1 { printf "- %s: median %.2f ms, p90 %.2f ms, max %.2f ms (%+.2f ms vs alone)\n", $1, $3, $4, $6, $7 }' results/sched-convoy-summary.csv
+if [ -f results/sched-cpython-summary.csv ]; then
+    echo
+    echo "![crossover in CPython](../plots/sched-crossover-cpython.svg)"
+    echo
+    awk -F, 'NR > 1 && $1 != "python-serial" { printf "- CPython %s, IO fraction %s, %d workers: %.2fx serial\n", substr($1, 8), $2, $3, $8 }' results/sched-cpython-summary.csv
+else
+    echo
+    echo "_No CPython run (python3 was missing when the bench ran)._"
+fi
