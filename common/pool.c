@@ -172,7 +172,6 @@ static uint64_t publish(struct pool *pool, uint32_t index, pool_task_fn task,
         die_at(__FILE__, __LINE__, "pool: 2^40 tasks", EOVERFLOW);
     struct entry *entry = &pool->entries[index];
     entry->task = task;
-    entry->submitted = pool->trace != NULL ? clock_seconds() : 0;
     if (argument != NULL)
         entry->argument = *argument;
     else
@@ -234,6 +233,7 @@ enum pool_status pool_apply_async(struct pool *pool, pool_task_fn task,
     local->error_callback = error_callback;
     local->context = context;
     local->handle = async;
+    local->submitted = pool->trace != NULL ? clock_seconds() : 0;
     if (async != NULL) {
         async->entry = index;
         async->ticket = pool->last_ticket + 1;

@@ -144,7 +144,6 @@ struct entry {
     _Atomic uint32_t done_word; /* STATE_WAITED: WAITER_* */
     pool_task_fn task;
     union pool_value argument;
-    double submitted; /* clock_seconds() at publication, when traced */
     /* Written by the worker that runs the task (or, if it dies, by the
      * pool), read once the completion is committed. */
     struct pool_result result;
@@ -196,6 +195,7 @@ struct entry_local {
     pool_callback_fn callback, error_callback;
     void *context;
     struct pool_async *handle;
+    double submitted; /* clock_seconds() at submission, when traced */
 };
 
 struct pool_async {

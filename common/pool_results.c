@@ -145,7 +145,8 @@ static void trace_task(struct pool *pool, uint32_t index,
     int row = 0x40000000 + (pool->trace_serial << 20) +
               (int)(result->task_id & 0xfffff);
     uint64_t flow = ((uint64_t)pool->trace_serial << 42) | (result->task_id << 1);
-    double submitted = pool->entries[index].submitted;
+    /* the submitter's, handed over with the entry's ticket */
+    double submitted = pool->locals[index].submitted;
     char name[64];
     snprintf(name, sizeof name, "pool %d task %llu", pool->trace_serial,
              (unsigned long long)result->task_id);

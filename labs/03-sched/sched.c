@@ -131,11 +131,13 @@ static struct options parse(int argc, char **argv, struct program *program)
         .cpu_ms = 2, .io_ms = 8, .tasks = 0, .file_kib = 1024,
         .switch_interval_ms = 5, .requests = 50,
     };
+    struct flag workers = flag_workers(&o.workers, NICE_MAX_WORKERS);
+    workers.default_text = "3; crossover: 4 x the CPUs; convoy: 1 + 1";
     struct flag flags[] = {
         {.name = "experiment", .type = FLAG_CHOICE, .target = &o.experiment,
          .choices = experiment_names, .value_name = "E",
          .help = "timeslice (E16), crossover (E13) or convoy (the GIL and IO)"},
-        flag_workers(&o.workers, NICE_MAX_WORKERS),
+        workers,
         flag_repeat(&o.repeat),
         flag_warmup(&o.warmup),
         flag_timeout(&o.timeout),
@@ -183,7 +185,7 @@ static struct options parse(int argc, char **argv, struct program *program)
          .help = "crossover, convoy: the server's (or sleep's) delay per task"},
         {.name = "tasks", .type = FLAG_COUNT, .target = &o.tasks, .min = 1,
          .max = 100000, .value_name = "N",
-         .help = "crossover: tasks per run (0: 2 per worker)"},
+         .help = "crossover: tasks per run", .default_text = "2 per worker"},
         {.name = "file-kib", .type = FLAG_COUNT, .target = &o.file_kib,
          .min = 4, .max = 1048576, .value_name = "KIB",
          .help = "crossover --io file: KiB each task reads"},
