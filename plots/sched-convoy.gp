@@ -11,6 +11,7 @@ set ylabel 'latency (ms), median; bars: min–max'
 set style fill pattern 4 border lc rgb '#000000'
 set xrange [-0.6:2.6]
 set yrange [0:*]
+set offsets 0, 0, graph 0.15, 0
 set key top left
 name(s) = s eq 'alone' ? 'alone (under the GIL)' : s eq 'beside-cpu-gil' ? 'beside a CPU thread, GIL' : 'beside a CPU thread, no GIL'
 plot file skip 1 using 0:3:(0.5):xtic(name(strcol(1))) with boxes lc rgb '#c0392b' title 'median', \

@@ -27,9 +27,9 @@ case $SIZE in
     quick)   slice_s=0.3 nice_s=0.3 nices="0 5"          n_repeat=1
              fractions="0 0.5 0.9"                       c_repeat=1 task_ms=4
              scaling="1 $((4 * cores))"                  requests=20 ;;
-    default) slice_s=1   nice_s=0.5 nices="0 1 2 5 10"   n_repeat=3
-             fractions="0 0.2 0.4 0.6 0.8 0.9 1"         c_repeat=3 task_ms=5
-             scaling="1 2 $cores $((2 * cores)) $((4 * cores))" requests=50 ;;
+    default) slice_s=1   nice_s=0.3 nices="0 1 2 5 10"   n_repeat=3
+             fractions="0 0.25 0.5 0.75 0.9 1"           c_repeat=3 task_ms=4
+             scaling="1 $cores $((2 * cores)) $((4 * cores))" requests=50 ;;
     full)    slice_s=5   nice_s=2   nices="0 1 2 3 5 7 10" n_repeat=5
              fractions="0 0.1 0.2 0.3 0.4 0.5 0.6 0.7 0.8 0.9 1" c_repeat=5 task_ms=10
              scaling="1 2 $cores $((2 * cores)) $((3 * cores)) $((4 * cores))" requests=200 ;;
