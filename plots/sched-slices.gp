@@ -18,6 +18,6 @@ if (STATS_max >= 10) {
     set arrow 1 from 10, graph 0 to 10, graph 1 nohead ls 10
     set label 1 " the documents' 0.01 s" at 10, graph 0.9 left textcolor rgb '#555555'
 } else {
-    set label 1 sprintf("the documents' 0.01 s (10 ms) is off this chart:\nthe longest slice here was %.2f ms", STATS_max) at graph 0.45, graph 0.6 left textcolor rgb '#555555'
+    set label 1 sprintf("the documents' 0.01 s (10 ms) is off this chart:\nthe longest slice here was %.2f ms", STATS_max) at graph 0.98, graph 0.8 right textcolor rgb '#555555'
 }
 plot file skip 1 using (bin * floor($2 / bin) + bin / 2):(1.0) smooth frequency with boxes lc rgb '#1f5fbf' title 'slices'
