@@ -52,7 +52,7 @@ static const struct {
     {executor_suite, 1.0}, {pool_lab_suite, 6.0}, {deadlock_suite, 18.0},
     {board_suite, 0.2},    {ipc_suite, 2.1},      {handouts_suite, 1.5},
     {cluster_suite, 6.0},
-    {sched_suite, 3.5},
+    {sched_suite, 4.5},
 };
 enum { SUITES = sizeof suites / sizeof suites[0] };
 
