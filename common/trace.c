@@ -21,7 +21,7 @@ struct event {
 
 struct trace {
     pthread_mutex_t mutex;
-    char *path;
+    FILE *out;      /* opened at trace_open: a bad path fails before the run */
     double origin;
     struct event *events;
     int count, capacity;
@@ -41,7 +41,7 @@ struct trace *trace_open(const char *path, double origin)
 {
     struct trace *trace = xcalloc(1, sizeof *trace);
     CHECK_PT(pthread_mutex_init(&trace->mutex, NULL));
-    trace->path = copy_text(path);
+    trace->out = CHECK_PTR(fopen(path, "w"), NULL);
     trace->origin = origin;
     return trace;
 }
@@ -255,7 +255,7 @@ struct trace_summary trace_close(struct trace *trace)
     free(slices);
 
     qsort(trace->events, (size_t)n, sizeof *trace->events, by_time);
-    FILE *out = CHECK_PTR(fopen(trace->path, "w"), NULL);
+    FILE *out = trace->out;
     fputs("{\"traceEvents\": [\n", out);
     bool first = true;
     for (int i = 0; i < n; i++) {
@@ -284,7 +284,6 @@ struct trace_summary trace_close(struct trace *trace)
         free(trace->events[i].args);
     }
     free(trace->events);
-    free(trace->path);
     CHECK_PT(pthread_mutex_destroy(&trace->mutex));
     free(trace);
     return summary;

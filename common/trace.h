@@ -40,7 +40,9 @@
 struct trace;
 
 /* Start collecting events for `path`; `origin` (clock_seconds()) becomes
- * time 0.  The file is written only at trace_close(). */
+ * time 0.  The file is created now (a path that cannot be written stops
+ * the program here, before any run, as checked.h does) and written at
+ * trace_close(). */
 struct trace *trace_open(const char *path, double origin);
 
 /* Name a process row / a thread row.  sort_index orders the rows (lower

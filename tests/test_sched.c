@@ -501,6 +501,19 @@ START_TEST(pool_trace_shows_tasks_and_callbacks)
 }
 END_TEST
 
+/* A trace that cannot be written stops the run before it starts. */
+START_TEST(trace_to_an_unwritable_path_fails_first)
+{
+    const char *argv[] = {"sched", "--trace", "/nonexistent-dir/sched.json",
+                          NULL};
+    struct program_result r = run_sched(argv);
+    ck_assert_msg(r.status == 4, "exit %d, stderr: %s", r.status, r.err);
+    ck_assert_str_eq(r.out, "");
+    ck_assert_ptr_nonnull(strstr(r.err, "fopen"));
+    program_result_free(&r);
+}
+END_TEST
+
 /* ---- Crossover and convoy ---------------------------------------------- */
 
 #define CROSSOVER_HEADER "mode,gil,io,io_fraction,workers,tasks,cpu_ms,io_ms,rep,seconds,total"
@@ -698,6 +711,7 @@ static const struct bad_line bad_lines[] = {
     {{"--experiment", "crossover", "--gil", NULL}, "--gil"},
     {{"--experiment=crossover", "--cpu", "0", "--io-ms", "0", NULL}, "--cpu"},
     {{"--experiment", "convoy", "--workers", "3", NULL}, "--workers"},
+    {{"--experiment", "crossover", "--trace", "/tmp/x.json", NULL}, "--trace"},
     {{"--experiment", "convoy", "--mode", "serial", NULL}, "--mode"},
 };
 
@@ -742,6 +756,7 @@ Suite *sched_suite(void)
     tcase_add_loop_test(trace, timeslice_trace_is_valid_and_complete, 0, 2);
     tcase_add_test(trace, count_trace_shows_who_held_the_gil);
     tcase_add_test(trace, pool_trace_shows_tasks_and_callbacks);
+    tcase_add_test(trace, trace_to_an_unwritable_path_fails_first);
     suite_add_tcase(suite, trace);
 
     TCase *crossover = tcase_create("sched_crossover");

@@ -47,8 +47,9 @@ slices_of() {   # TRACE -> worker,start_ms,end_ms
     jq -r '.traceEvents as $e
         | ($e | map(select(.name == "thread_name" and (.args.name | startswith("worker-"))))
               | map({key: "\(.pid)/\(.tid)", value: (.args.name | ltrimstr("worker-") | split(" ")[0])}) | from_entries) as $names
+        | ($e | map(select(.ph == "i" and .name == "window opens")) | .[0].ts) as $zero
         | $e[] | select(.ph == "X" and .name == "running")
-        | [($names["\(.pid)/\(.tid)"] | tonumber), (.ts / 1000), ((.ts + .dur) / 1000)] | @csv' "$1"
+        | [($names["\(.pid)/\(.tid)"] | tonumber), ((.ts - $zero) / 1000), ((.ts + .dur - $zero) / 1000)] | @csv' "$1"
 }
 bench_step "timeline: 3 processes pinned to one CPU, 0.2 s, traced"
 bench_run "$tmp/one.csv" "$BIN/sched" --workers 3 --seconds 0.2 --trace "$tmp/timeline.json" --csv

@@ -226,6 +226,10 @@ static struct options parse(int argc, char **argv, struct program *program)
                               "--requests: only with --experiment crossover "
                               "or convoy");
     }
+    if (o.experiment != EXPERIMENT_TIMESLICE && o.trace_path != NULL)
+        flags_usage_error(program, "--trace: only with --experiment timeslice "
+                                   "(the GIL's timeline: count --trace; a "
+                                   "pool's: pool --trace)");
     if (o.experiment == EXPERIMENT_CONVOY && o.workers_given)
         flags_usage_error(program, "--workers: convoy runs one IO thread "
                                    "and one CPU thread");

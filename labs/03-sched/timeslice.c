@@ -501,14 +501,14 @@ static void interpret(const struct plan *plan, const struct record *records[],
 
 enum { TRACE_CPU_PID = 0x7fff0000 }; /* a row for the CPU, not a real pid */
 
-static void write_trace(const struct plan *plan, struct run **runs,
-                        const int *counts, const struct worker_run *wr,
-                        const struct record *records[])
+static void add_to_trace(struct trace *trace, const struct plan *plan,
+                         struct run **runs, const int *counts,
+                         const struct worker_run *wr,
+                         const struct record *records[])
 {
     const struct options *options = plan->options;
     int workers = (int)options->workers;
-    double origin = (double)plan->start_ns / 1e9;
-    struct trace *trace = trace_open(options->trace_path, origin);
+    double window_opens = (double)plan->start_ns / 1e9;
     char name[64];
     if (options->kind == KIND_THREAD)
         trace_name_process(trace, (int)getpid(), "sched (threads)", 1);
@@ -571,17 +571,10 @@ static void write_trace(const struct plan *plan, struct run **runs,
     }
     free(steps);
     trace_name_thread(trace, counter_pid, counter_pid, "main (started the workers)", -1);
-    trace_instant(trace, counter_pid, counter_pid, "window opens", origin, NULL);
+    trace_instant(trace, counter_pid, counter_pid, "window opens", window_opens,
+                  NULL);
     trace_instant(trace, counter_pid, counter_pid, "window closes",
                   (double)plan->end_ns / 1e9, NULL);
-    struct trace_summary summary = trace_close(trace);
-    if (!options->csv)
-        printf("\nTrace: %d events in %s (open it in ui.perfetto.dev or "
-               "chrome://tracing)\n",
-               summary.events, options->trace_path);
-    if (summary.dropped_overlaps > 0)
-        fprintf(stderr, "sched: %d overlapping slices left out of the trace\n",
-                summary.dropped_overlaps);
 }
 
 /* ---- The experiment -------------------------------------------------------- */
@@ -618,6 +611,12 @@ int run_timeslice(const struct options *options)
     size_t bytes = plan.stride * (size_t)workers;
 
     const char *kind = options->kind == KIND_THREAD ? "thread" : "process";
+    /* Opened before anything runs, so a path that cannot be written stops
+     * the program now.  Time 0 is this moment; the "window opens" mark
+     * shows where repetition 1 (the one traced) began. */
+    struct trace *trace = options->trace_path != NULL
+                              ? trace_open(options->trace_path, clock_seconds())
+                              : NULL;
     if (options->csv) {
         printf("rep,worker,kind,nice,pinned,cpu,slices,kernel_slices,"
                "mean_slice_ms,median_slice_ms,max_slice_ms,longest_wait_ms,"
@@ -723,8 +722,9 @@ int run_timeslice(const struct options *options)
                        (unsigned long long)s[w].slices, 100 * s[w].share);
             putchar('\n');
         }
-        if (rep == 0 && options->trace_path && ok)
-            write_trace(&plan, runs, counts, &run, records);
+        /* A failed run is traced too: the trace shows what went wrong. */
+        if (rep == 0 && trace != NULL)
+            add_to_trace(trace, &plan, runs, counts, &run, records);
         if (!ok)
             status = EXIT_WRONG;
     next:
@@ -738,6 +738,16 @@ int run_timeslice(const struct options *options)
         CHECK(munmap(plan.records, bytes));
         if (status != EXIT_OK)
             break;
+    }
+    if (trace != NULL) {
+        struct trace_summary summary = trace_close(trace);
+        if (!options->csv)
+            printf("\nTrace: %d events in %s (open it in ui.perfetto.dev or "
+                   "chrome://tracing)\n",
+                   summary.events, options->trace_path);
+        if (summary.dropped_overlaps > 0)
+            fprintf(stderr, "sched: %d overlapping slices left out of the "
+                            "trace\n", summary.dropped_overlaps);
     }
     if (status == EXIT_OK && !options->csv) {
         if (options->all_cores)
