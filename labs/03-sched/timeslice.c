@@ -8,8 +8,11 @@
  * readings are ~0.1 µs apart.  When the kernel puts another task on the
  * CPU, the loop stops, and the next reading, once it runs again, is
  * milliseconds later: a gap.  A gap longer than --gap-us (default 50 µs:
- * hundreds of loop turns, yet far below any time slice the scheduler hands
- * out, which is ~0.75 ms or more) is recorded as "off the CPU".
+ * hundreds of loop turns, so never the loop itself; yet well below the
+ * slices the scheduler gives CPU-bound tasks -- EEVDF's base slice is
+ * 0.75 ms, a tick 1-10 ms) is recorded as "off the CPU".  An interrupt
+ * handler (a few µs) stays below it; another task that runs for less than
+ * 50 µs is missed, which the comparison with the kernel's count shows.
  *
  * Each worker writes only its own record (in one MAP_SHARED mapping made
  * before the fork, so a process worker's writes reach the parent): no
@@ -30,7 +33,7 @@
  *   - every record is consistent: gaps in order, inside the run, and run
  *     time + gap time = the time from first to last reading.
  * What is NOT checked: the shares.  The machine may be shared; any other
- * task on that CPU shows up as time no worker ran ("others" below).
+ * task on that CPU shows up as time no worker ran (the "no worker" row).
  */
 #define _GNU_SOURCE
 #include "sched.h"
