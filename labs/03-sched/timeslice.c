@@ -477,6 +477,13 @@ static void interpret(const struct plan *plan, const struct record *records[],
                "run time what the hypervisor stole\n  (the vCPU was running "
                "another VM): the workers cannot tell.\n",
                kernel_run * 1e3, run * 1e3);
+    uint64_t turns = 0;
+    for (int w = 0; w < workers; w++)
+        turns += records[w]->turns;
+    printf("  While running, the workers read their clocks every %.3f us on "
+           "average: a gap\n  of %g us is %.0f readings missed.\n",
+           run * 1e6 / (double)turns, options->gap_us,
+           options->gap_us / (run * 1e6 / (double)turns));
     double mean = run * 1e3 / (double)slices;
     printf("  A slice lasted %.2f ms on average%s.\n  The documents' \"0.01 s\" "
            "is a figure of speech: the length depends on the\n  scheduler, "
@@ -640,9 +647,9 @@ int run_timeslice(const struct options *options)
             printf("       CPU %d: the last of the %d this process may use\n",
                    plan.cpu, proc_cpu_count());
         printf("       %s\n", scheduler);
-        printf("       each worker reads its clock every ~0.1 us and records "
-               "a jump > %g us as\n       time off the CPU (at most %llu gaps "
-               "each)\n",
+        printf("       each worker reads its clock in a tight loop and "
+               "records a jump > %g us\n       as time off the CPU (at most "
+               "%llu gaps each)\n",
                options->gap_us, (unsigned long long)plan.capacity);
     }
 
