@@ -418,8 +418,10 @@ struct convoy {
     struct gil *gil;        /* NULL: no GIL */
     int port;
     atomic_bool stop;
+    atomic_bool cpu_running; /* the CPU thread has started counting */
     double *latency_ms;     /* per request */
     bool ok;
+    bool beside;            /* a CPU thread runs beside this one */
     uint64_t cpu_sum;
 };
 
@@ -429,6 +431,7 @@ static void *cpu_thread(void *arg)
     struct worker self = {.gil = c->gil};
     if (c->gil)
         gil_acquire(c->gil);
+    atomic_store(&c->cpu_running, true);
     while (!atomic_load(&c->stop))
         c->cpu_sum = count_for(&self, 1u << 20);
     if (c->gil)
@@ -441,6 +444,11 @@ static void *io_thread(void *arg)
     struct convoy *c = arg;
     int fd = delay_connect(c->port);
     c->ok = true;
+    /* "Beside a CPU-bound thread" means beside one that is running: on a
+     * busy machine it may start later than this one, and a short run of
+     * requests could end before it has (then nothing competes). */
+    while (c->beside && !atomic_load(&c->cpu_running))
+        clock_sleep(0.0001);
     if (c->gil)
         gil_acquire(c->gil);
     for (uint64_t i = 0; i < c->options->requests; i++) {
@@ -483,8 +491,10 @@ int run_convoy(const struct options *options)
             double *mine = rep >= 0 ? latency + ((size_t)rep * 3 + s) * (size_t)requests
                                     : xcalloc((size_t)requests, sizeof *mine);
             struct convoy c = {.options = options, .gil = s == 2 ? NULL : &gil,
-                               .port = server.port, .latency_ms = mine};
+                               .port = server.port, .latency_ms = mine,
+                               .beside = s > 0};
             atomic_init(&c.stop, false);
+            atomic_init(&c.cpu_running, false);
             pthread_t cpu, io;
             if (s > 0)
                 CHECK_PT(pthread_create(&cpu, NULL, cpu_thread, &c));
