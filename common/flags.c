@@ -172,7 +172,7 @@ static void describe_range(const struct flag *flag, char *out, size_t size)
         snprintf(out, size, "no value");
         return;
     case FLAG_TEXT:
-        snprintf(out, size, "a text");
+        snprintf(out, size, "a non-empty text");
         return;
     }
 }
@@ -230,7 +230,7 @@ static int set_value(struct flag *flag, const char *text, char *error,
         *(bool *)flag->target = true;
         return 0;
     case FLAG_TEXT:
-        if (*text == '\0')
+        if (text[0] == '\0')
             return fail(error, size, "--%s: empty value; expected %s",
                         flag->name, range);
         *(const char **)flag->target = text;
@@ -376,11 +376,11 @@ static void print_default(const struct flag *flag)
     case FLAG_CHOICE:
         printf(" (default %s)", flag->choices[*(const int *)flag->target]);
         break;
-    case FLAG_SWITCH:
-        break;
     case FLAG_TEXT:
         if (*(const char *const *)flag->target != NULL)
             printf(" (default %s)", *(const char *const *)flag->target);
+        break;
+    case FLAG_SWITCH:
         break;
     }
 }

@@ -33,8 +33,8 @@ enum flag_type {
     FLAG_COUNT,   /* whole number in [min, max]; target: uint64_t */
     FLAG_DECIMAL, /* decimal number in [low, high] (seconds, ms...); target: double */
     FLAG_CHOICE,  /* one of `choices`; target: int, the index */
-    FLAG_TEXT,    /* any non-empty text (a URL); target: const char *, which
-                     points into argv */
+    FLAG_TEXT,    /* any non-empty text (a URL, a path, a list the lab
+                     parses); target: const char *, pointing into argv */
 };
 
 struct flag {
@@ -114,7 +114,7 @@ void flags_print_help(const struct program *program);
  *     --timeout<TAB>decimal<TAB>0.01<TAB>86400
  *     --mode<TAB>choice<TAB>all,serial,thread,process
  *     --csv<TAB>switch
- *     --url<TAB>text
+ *     --trace<TAB>text
  * (--help and --list-flags themselves are not listed.)  tests/test_fault.c
  * generates every binary's bad command lines from it. */
 void flags_print_table(const struct program *program);

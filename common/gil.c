@@ -2,10 +2,14 @@
 #include "gil.h"
 
 #include "checked.h"
+#include "log.h"
 #include "timing.h"
+#include "trace.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 void gil_init(struct gil *gil, double interval_seconds)
 {
@@ -27,6 +31,19 @@ void gil_init(struct gil *gil, double interval_seconds)
     atomic_init(&gil->acquisitions, 0);
     atomic_init(&gil->forced_switches, 0);
     atomic_init(&gil->wait_ns, 0);
+    gil->trace = NULL;
+    gil->held_since = 0;
+}
+
+/* The GIL's own row in a trace: a made-up thread id of this process. */
+enum { GIL_TRACE_ROW = 0x7ffffffe };
+
+void gil_set_trace(struct gil *gil, struct trace *trace)
+{
+    gil->trace = trace;
+    if (trace != NULL)
+        trace_name_thread(trace, (int)getpid(), GIL_TRACE_ROW,
+                          "GIL (who holds it)", 0);
 }
 
 void gil_destroy(struct gil *gil)
@@ -68,6 +85,12 @@ void gil_acquire(struct gil *gil)
      * a waiter still queued will ask again after its own interval. */
     atomic_store_explicit(&gil->drop_request, false, memory_order_relaxed);
     CHECK_PT(pthread_cond_broadcast(&gil->switched));
+    if (gil->trace != NULL) {
+        gil->held_since = clock_seconds();
+        trace_slice(gil->trace, (int)getpid(), (int)log_thread_id(),
+                    "waiting for the GIL", "gil", (double)started / 1e9,
+                    gil->held_since, NULL);
+    }
     CHECK_PT(pthread_mutex_unlock(&gil->mutex));
     atomic_fetch_add_explicit(&gil->acquisitions, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&gil->wait_ns, clock_nanoseconds() - started,
@@ -77,6 +100,19 @@ void gil_acquire(struct gil *gil)
 void gil_release(struct gil *gil)
 {
     CHECK_PT(pthread_mutex_lock(&gil->mutex));
+    if (gil->trace != NULL) {
+        double now = clock_seconds();
+        int pid = (int)getpid(), tid = (int)log_thread_id();
+        char name[48];
+        snprintf(name, sizeof name, "%s (tid %d)", log_name(), tid);
+        trace_slice(gil->trace, pid, tid, "holds the GIL", "gil",
+                    gil->held_since, now, NULL);
+        trace_slice(gil->trace, pid, GIL_TRACE_ROW, name, "gil",
+                    gil->held_since, now, NULL);
+        if (atomic_load_explicit(&gil->drop_request, memory_order_relaxed) &&
+            gil->waiting > 0)
+            trace_instant(gil->trace, pid, tid, "forced switch", now, NULL);
+    }
     gil->locked = false;
     CHECK_PT(pthread_cond_signal(&gil->released));
     /* Forced switching, on every drop while a waiter has asked (as CPython's

@@ -29,6 +29,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct trace;
+
 struct gil {
     pthread_mutex_t mutex;
     pthread_cond_t released;  /* signalled when the holder lets go */
@@ -48,6 +50,11 @@ struct gil {
     atomic_uint_fast64_t acquisitions;
     atomic_uint_fast64_t forced_switches;
     atomic_uint_fast64_t wait_ns;
+    /* Optional timeline (gil_set_trace): who held the GIL when.  Written
+     * only under the mutex, so the slices of successive holders are in
+     * hand-over order and never overlap. */
+    struct trace *trace;
+    double held_since;        /* the holder's acquisition, clock_seconds() */
 };
 
 struct gil_counters {
@@ -81,5 +88,13 @@ static inline void gil_checkpoint(struct gil *gil)
 }
 
 struct gil_counters gil_counters(struct gil *gil);
+
+/* Record a timeline into `trace` (trace.h; NULL: stop): on each thread's
+ * row a "waiting for the GIL" slice from the call of gil_acquire to the
+ * acquisition and a "holds the GIL" slice until its release, a "forced
+ * switch" mark where a holder let go on request; and on a row of its own,
+ * named "GIL", one slice per holding, named after the holder (log.h's
+ * name).  Call before the threads start. */
+void gil_set_trace(struct gil *gil, struct trace *trace);
 
 #endif

@@ -79,6 +79,14 @@ static void map_shared(struct pool *pool)
      * ticket 0 (never a valid ticket), every mask empty. */
 }
 
+static struct trace *default_trace; /* pool_trace_all(); set from main */
+static int traced_pools;
+
+void pool_trace_all(struct trace *trace)
+{
+    default_trace = trace;
+}
+
 struct pool *pool_create(const struct pool_options *options)
 {
     struct pool_options chosen = options != NULL ? *options : (struct pool_options){0};
@@ -95,6 +103,9 @@ struct pool *pool_create(const struct pool_options *options)
 
     struct pool *pool = xcalloc(1, sizeof *pool);
     pool->kind = chosen.kind;
+    pool->trace = default_trace;
+    if (pool->trace != NULL)
+        pool->trace_serial = ++traced_pools;
     pool->size = chosen.workers;
     pool->capacity = chosen.capacity;
     pool->ring_size = power_of_two_at_least(2 * (uint64_t)chosen.capacity);
@@ -222,6 +233,7 @@ enum pool_status pool_apply_async(struct pool *pool, pool_task_fn task,
     local->error_callback = error_callback;
     local->context = context;
     local->handle = async;
+    local->submitted = pool->trace != NULL ? clock_seconds() : 0;
     if (async != NULL) {
         async->entry = index;
         async->ticket = pool->last_ticket + 1;

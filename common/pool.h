@@ -179,6 +179,17 @@ struct pool;
  * call. */
 struct pool *pool_create(const struct pool_options *options);
 
+/* Every pool created after this call (trace NULL: none) adds its
+ * asynchronous tasks (pool_apply_async and what is built on it; not the
+ * waited ones of pool_apply and pool_map) to a timeline (trace.h), on the
+ * handler thread as each result is delivered:
+ * a row per task ("queued" from submission until a worker took it, then
+ * "running"), each worker's row (the tasks it ran), the handler thread's
+ * row (each callback), and arrows submitted -> ran -> callback.  Call it
+ * from main before any pool exists. */
+struct trace;
+void pool_trace_all(struct trace *trace);
+
 /* Run task(argument) in a worker and wait for it (Python's apply): returns
  * the task's status (POOL_OK, FAILED, WORKER_DIED, CANCELLED if the pool is
  * terminated meanwhile) and fills *result (may be NULL); or POOL_CLOSED, or

@@ -195,6 +195,7 @@ struct entry_local {
     pool_callback_fn callback, error_callback;
     void *context;
     struct pool_async *handle;
+    double submitted; /* clock_seconds() at submission, when traced */
 };
 
 struct pool_async {
@@ -216,6 +217,8 @@ struct worker_local {
 
 struct pool {
     enum pool_kind kind;
+    struct trace *trace;  /* pool_trace_all() when created; NULL: none */
+    int trace_serial;     /* which traced pool of this process: rows apart */
     int size;
     int capacity;
     uint32_t ring_size;   /* task ring cells: a power of two >= 2 capacity */

@@ -13,11 +13,13 @@
 #include "checked.h"
 #include "log.h"
 #include "timing.h"
+#include "trace.h"
 
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum {
     HANDLER_SPIN_NANOSECONDS = 20000,
@@ -131,6 +133,64 @@ static void batch_add(struct pool *pool, struct batch *batch, uint32_t index)
     batch->entries[batch->count++] = index;
 }
 
+/* The task's life on the timeline (pool_trace_all): its own row, the
+ * worker's row and the handler's row, with arrows between them. */
+static void trace_task(struct pool *pool, uint32_t index,
+                       const struct pool_result *result, double callback_start,
+                       double callback_end, bool had_callback)
+{
+    struct trace *trace = pool->trace;
+    int pid = (int)getpid(), handler = (int)log_thread_id();
+    /* Made-up thread ids for the task rows, one range per pool. */
+    int row = 0x40000000 + (pool->trace_serial << 20) +
+              (int)(result->task_id & 0xfffff);
+    uint64_t flow = ((uint64_t)pool->trace_serial << 42) | (result->task_id << 1);
+    /* the submitter's, handed over with the entry's ticket */
+    double submitted = pool->locals[index].submitted;
+    char name[64];
+    snprintf(name, sizeof name, "pool %d task %llu", pool->trace_serial,
+             (unsigned long long)result->task_id);
+    trace_name_process(trace, pid, "the pool's parent (submits tasks, runs "
+                                   "callbacks)", 0);
+    trace_name_thread(trace, pid, row, name, -1);
+    trace_name_thread(trace, pid, handler, "result handler (runs the callbacks)", -1);
+    if (result->started > 0) {
+        trace_slice(trace, pid, row, "queued", "pool", submitted,
+                    result->started, NULL);
+        trace_slice(trace, pid, row, "running", "pool", result->started,
+                    result->finished, NULL);
+        snprintf(name, sizeof name, "pool-worker-%d", result->worker_number);
+        if (pool->kind == POOL_PROCESSES)
+            trace_name_process(trace, (int)result->worker_pid, name, -1);
+        trace_name_thread(trace, (int)result->worker_pid,
+                          (int)result->worker_tid, name, -1);
+        snprintf(name, sizeof name, "task %llu",
+                 (unsigned long long)result->task_id);
+        trace_slice(trace, (int)result->worker_pid, (int)result->worker_tid,
+                    name, "pool", result->started, result->finished, NULL);
+        trace_flow(trace, flow, "submitted -> ran", pid, row, submitted,
+                   (int)result->worker_pid, (int)result->worker_tid,
+                   result->started);
+        if (had_callback) {
+            double last = result->finished - 1e-7 > result->started
+                              ? result->finished - 1e-7
+                              : result->started;
+            trace_flow(trace, flow | 1, "result -> callback",
+                       (int)result->worker_pid, (int)result->worker_tid, last,
+                       pid, handler, callback_start);
+        }
+    } else {
+        trace_slice(trace, pid, row, "queued, never ran", "pool", submitted,
+                    callback_start, NULL);
+    }
+    if (had_callback) {
+        snprintf(name, sizeof name, "callback of task %llu",
+                 (unsigned long long)result->task_id);
+        trace_slice(trace, pid, handler, name, "pool", callback_start,
+                    callback_end, NULL);
+    }
+}
+
 /* Run the task's callback, complete its handle, queue its entry for
  * freeing.  The callback may submit, cancel or close: no lock is held. */
 static void deliver(struct pool *pool, struct batch *batch, uint32_t index,
@@ -142,9 +202,13 @@ static void deliver(struct pool *pool, struct batch *batch, uint32_t index,
                EPROTO);
     pool_callback_fn callback =
         result->status == POOL_OK ? local->callback : local->error_callback;
+    double callback_start = pool->trace != NULL ? clock_seconds() : 0;
     if (callback != NULL && callback(result, local->context) != 0)
         atomic_fetch_add_explicit(&pool->stats.callback_failures, 1,
                                   memory_order_relaxed);
+    if (pool->trace != NULL)
+        trace_task(pool, index, result, callback_start, clock_seconds(),
+                   callback != NULL);
     atomic_fetch_add_explicit(&pool->stats.completed, 1, memory_order_relaxed);
     if (result->status == POOL_FAILED)
         atomic_fetch_add_explicit(&pool->stats.failed, 1, memory_order_relaxed);

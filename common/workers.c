@@ -7,6 +7,7 @@
 #include "log.h"
 #include "proc.h"
 #include "timing.h"
+#include "trace.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -121,4 +122,22 @@ const char *run_mode_name(enum run_mode mode)
         return "process";
     }
     return "?";
+}
+
+void workers_trace(struct trace *trace, const struct worker_run *run,
+                   const char *label)
+{
+    char name[64];
+    for (int i = 0; i < run->count; i++) {
+        const struct worker *w = &run->workers[i];
+        snprintf(name, sizeof name, "%s %s", label, w->name);
+        if (run->mode == RUN_PROCESSES)
+            trace_name_process(trace, (int)w->pid, name, -1);
+        else
+            trace_name_process(trace, (int)w->pid, "main process", -1);
+        trace_name_thread(trace, (int)w->pid, (int)w->tid, name, -1);
+        if (w->gil == NULL)
+            trace_slice(trace, (int)w->pid, (int)w->tid, "counting", label,
+                        w->started, w->finished, NULL);
+    }
 }

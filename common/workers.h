@@ -63,6 +63,14 @@ void worker_run_release(struct worker_run *run);
 
 const char *run_mode_name(enum run_mode mode);
 
+/* Add a finished run to a timeline (trace.h): each worker's row named
+ * "LABEL worker-I", and -- unless it ran under the GIL, whose own slices
+ * say more (gil_set_trace) -- one slice "counting" from its start to its
+ * end.  For process workers, each worker is a process row of its own. */
+struct trace;
+void workers_trace(struct trace *trace, const struct worker_run *run,
+                   const char *label);
+
 /* Call from the kernel's loop every few thousand iterations: a no-op unless
  * the worker runs under the GIL, where it is the eval-breaker poll. */
 static inline void worker_checkpoint(struct worker *self)

@@ -10,6 +10,7 @@ command -v make >/dev/null 2>&1 || missing+=(make)
 command -v gnuplot >/dev/null 2>&1 || missing+=(gnuplot-nox)
 command -v hyperfine >/dev/null 2>&1 || missing+=(hyperfine)
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+command -v jq >/dev/null 2>&1 || missing+=(jq)   # the tests parse every trace file
 have_package check || missing+=(check)
 have_package libsubunit-dev || missing+=(libsubunit-dev)
 # The sanitizer runtimes come with gcc on Debian; name them in case a

@@ -771,7 +771,7 @@ START_TEST(text_flag)
     ck_assert_str_eq(url, "a b");
     char *empty[] = {"labname", "--url=", NULL};
     ck_assert_int_eq(flags_parse(&p, 2, empty, error, sizeof error), -1);
-    ck_assert_msg(strstr(error, "--url") != NULL && strstr(error, "a text") != NULL,
+    ck_assert_msg(strstr(error, "--url") != NULL && strstr(error, "a non-empty text") != NULL,
                   "%s", error);
     char *missing[] = {"labname", "--url", NULL};
     ck_assert_int_eq(flags_parse(&p, 2, missing, error, sizeof error), -1);

@@ -28,6 +28,7 @@
 #include "proc.h"
 #include "quiz.h"
 #include "timing.h"
+#include "trace.h"
 #include "watchdog.h"
 #include "workers.h"
 
@@ -98,6 +99,7 @@ struct options {
     double switch_interval_ms, timeout;
     bool csv;
     struct quiz quiz; /* --quiz, --answer, --seed */
+    const char *trace_path; /* --trace: a timeline of repetition 1 */
 };
 
 static struct options parse(int argc, char **argv, struct program *program)
@@ -123,6 +125,10 @@ static struct options parse(int argc, char **argv, struct program *program)
                  "sys.setswitchinterval, which takes seconds)"},
         flag_timeout(&options.timeout),
         flag_csv(&options.csv),
+        {.name = "trace", .type = FLAG_TEXT, .target = &options.trace_path,
+         .value_name = "FILE",
+         .help = "write a timeline of repetition 1 (Trace Event JSON, for "
+                 "ui.perfetto.dev): who counted, who held the GIL when"},
         flag_quiz(&options.quiz.quiz),
         flag_answer(&options.quiz.answer),
         flag_seed_random(&options.quiz.seed),
@@ -476,6 +482,9 @@ int main(int argc, char **argv)
      * fork, the parent's pages must be copied on write again), so no
      * configuration may always come after the same one.  Repetition 1, the
      * one narrated, runs in the table's order. */
+    struct trace *trace = options.trace_path
+                              ? trace_open(options.trace_path, clock_seconds())
+                              : NULL;
     for (int rep = -(int)options.warmup; rep < (int)options.repeat; rep++) {
         int rotation = (rep % chosen_count + chosen_count) % chosen_count;
         for (int step = 0; step < chosen_count; step++) {
@@ -485,8 +494,12 @@ int main(int argc, char **argv)
             running_rep = rep;
             struct gil gil;
             gil_init(&gil, options.switch_interval_ms / 1000.0);
+            if (trace != NULL && rep == 0 && config->gil)
+                gil_set_trace(&gil, trace);
             struct worker_run run = workers_run(
                 config->mode, workers, calc, &input, config->gil ? &gil : NULL);
+            if (trace != NULL && rep == 0)
+                workers_trace(trace, &run, config->label);
 
             uint64_t total = 0;
             bool correct = true;
@@ -519,6 +532,12 @@ int main(int argc, char **argv)
     }
 done:
     watchdog_stop();
+    if (trace != NULL) {
+        struct trace_summary written = trace_close(trace);
+        if (!options.csv)
+            printf("Trace: %d events in %s (open it in ui.perfetto.dev)\n",
+                   written.events, options.trace_path);
+    }
 
     if (!all_correct) {
         fprintf(stderr, "count: WRONG: a worker's sum is not %llu (or a "

@@ -47,6 +47,7 @@
 #include "proc.h"
 #include "quiz.h"
 #include "timing.h"
+#include "trace.h"
 #include "watchdog.h"
 
 #include <inttypes.h>
@@ -791,6 +792,7 @@ int main(int argc, char **argv)
     uint64_t workers = 0, tasks = 0, repeat = 5, warmup = 1, seed = 0;
     double timeout = 60;
     bool kill_worker = false;
+    const char *trace_path = NULL;
     struct flag flags[] = {
         {.name = "experiment", .type = FLAG_CHOICE, .target = &o.experiment,
          .choices = experiment_names, .value_name = "NAME",
@@ -828,6 +830,11 @@ int main(int argc, char **argv)
         flag_answer(&o.answer),
         flag_timeout(&timeout),
         flag_csv(&o.csv),
+        {.name = "trace", .type = FLAG_TEXT, .target = &trace_path,
+         .value_name = "FILE",
+         .help = "write a timeline (Trace Event JSON, for ui.perfetto.dev): "
+                 "each task queued -> running -> done, each callback "
+                 "(meant for the experiments with a few tasks)"},
         FLAG_END,
     };
     struct program program = {
@@ -913,6 +920,9 @@ int main(int argc, char **argv)
         setvbuf(stdout, NULL, _IOLBF, 0);
 
     watchdog_start(program.name, timeout);
+    struct trace *trace =
+        trace_path ? trace_open(trace_path, clock_seconds()) : NULL;
+    pool_trace_all(trace); /* every pool from here on (common/pool.h) */
     int status = EXIT_OK;
     switch ((enum experiment)o.experiment) {
     case EXPERIMENT_CALLBACKS:   status = experiment_callbacks(&o); break;
@@ -927,5 +937,11 @@ int main(int argc, char **argv)
     case EXPERIMENT_COUNT:       break;
     }
     watchdog_stop();
+    if (trace != NULL) {
+        struct trace_summary written = trace_close(trace);
+        if (!o.csv)
+            printf("Trace: %d events in %s (open it in ui.perfetto.dev)\n",
+                   written.events, trace_path);
+    }
     return status;
 }
