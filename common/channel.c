@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -75,6 +76,11 @@ struct value value_none(void) { return (struct value){.kind = VALUE_NONE}; }
 struct value value_int(int64_t integer)
 {
     return (struct value){.kind = VALUE_INT, .integer = integer};
+}
+
+struct value value_float(double real)
+{
+    return (struct value){.kind = VALUE_FLOAT, .real = real};
 }
 
 struct value value_bytes(const void *data, size_t length)
@@ -141,6 +147,8 @@ bool value_equal(const struct value *a, const struct value *b)
         return true;
     case VALUE_INT:
         return a->integer == b->integer;
+    case VALUE_FLOAT:
+        return a->real == b->real;
     case VALUE_STRING:
         return a->string.length == b->string.length &&
                (a->string.length == 0 ||
@@ -199,6 +207,71 @@ static void format_string(struct text *text, const char *bytes, size_t length)
     text_put(text, &quote, 1);
 }
 
+/* A float as Python's repr() writes it (see channel.h).  The shortest
+ * digits: try 1, 2, ... 17 significant digits until the text reads back as
+ * the same double (17 always does).  Then Python's layout, which is not
+ * printf's %g: fixed notation for decimal exponents -4 to 15, always with a
+ * point ("1.0", "100.0"), exponent notation otherwise ("1e+16", "1e-05"). */
+static void format_float(struct text *text, double real)
+{
+    char out[48];
+    if (isnan(real) || isinf(real)) {
+        const char *name = isnan(real) ? "nan" : real > 0 ? "inf" : "-inf";
+        text_put(text, name, strlen(name));
+        return;
+    }
+    char scientific[40];
+    for (int precision = 1; precision <= 17; precision++) {
+        snprintf(scientific, sizeof scientific, "%.*e", precision - 1, real);
+        if (strtod(scientific, NULL) == real)
+            break;
+    }
+    /* scientific: [-]d[.ddd]e(+|-)XX -> sign, digits, exponent */
+    const char *p = scientific;
+    bool negative = *p == '-';
+    if (negative)
+        p++;
+    char digits[24];
+    size_t count = 0;
+    for (; *p != 'e'; p++)
+        if (*p != '.')
+            digits[count++] = *p;
+    while (count > 1 && digits[count - 1] == '0')
+        count--; /* 2.50e+00 -> 25, exponent 0 */
+    digits[count] = '\0';
+    int exponent = atoi(p + 1);
+    size_t used = 0;
+    if (negative)
+        out[used++] = '-';
+    if (exponent >= -4 && exponent < 16) {
+        if (exponent < 0) {
+            used += (size_t)snprintf(out + used, sizeof out - used, "0.");
+            for (int i = 0; i < -exponent - 1; i++)
+                out[used++] = '0';
+            used += (size_t)snprintf(out + used, sizeof out - used, "%s",
+                                     digits);
+        } else {
+            for (int i = 0; i <= exponent; i++)
+                out[used++] = (size_t)i < count ? digits[i] : '0';
+            out[used++] = '.';
+            if ((size_t)exponent + 1 < count)
+                used += (size_t)snprintf(out + used, sizeof out - used, "%s",
+                                         digits + exponent + 1);
+            else
+                out[used++] = '0';
+        }
+    } else {
+        out[used++] = digits[0];
+        if (count > 1)
+            used += (size_t)snprintf(out + used, sizeof out - used, ".%s",
+                                     digits + 1);
+        used += (size_t)snprintf(out + used, sizeof out - used, "e%c%02d",
+                                 exponent < 0 ? '-' : '+',
+                                 exponent < 0 ? -exponent : exponent);
+    }
+    text_put(text, out, used);
+}
+
 static void format_value(struct text *text, const struct value *value)
 {
     char number[24];
@@ -210,6 +283,9 @@ static void format_value(struct text *text, const struct value *value)
         text_put(text, number,
                  (size_t)snprintf(number, sizeof number, "%" PRId64,
                                   value->integer));
+        return;
+    case VALUE_FLOAT:
+        format_float(text, value->real);
         return;
     case VALUE_STRING:
         format_string(text, value->string.bytes, value->string.length);
@@ -278,6 +354,10 @@ static void encode(struct encoder *encoder, const struct value *value,
         encoder_put(encoder, "I", 1);
         encoder_put(encoder, &value->integer, sizeof value->integer);
         return;
+    case VALUE_FLOAT:
+        encoder_put(encoder, "F", 1);
+        encoder_put(encoder, &value->real, sizeof value->real);
+        return;
     case VALUE_STRING:
         encode_count(encoder, 'S', value->string.length);
         encoder_put(encoder, value->string.bytes, value->string.length);
@@ -335,6 +415,13 @@ static bool decode(struct decoder *decoder, struct value *out, int depth)
         if (!decoder_take(decoder, &integer, sizeof integer))
             return false;
         *out = value_int(integer);
+        return true;
+    }
+    case 'F': {
+        double real;
+        if (!decoder_take(decoder, &real, sizeof real))
+            return false;
+        *out = value_float(real);
         return true;
     }
     case 'S': {

@@ -10,7 +10,8 @@
  *     b.recv_bytes()                     channel_recv_bytes(&b, buf, cap,
  *                                                           &size, -1);
  *
- * A value is None, a 64-bit integer, a byte string, or a list of values
+ * A value is None, a 64-bit integer, a float (a C double, as Python's float
+ * is), a byte string, or a list of values
  * (nested to any depth up to VALUE_DEPTH_MAX).  The sender encodes it into
  * bytes, the receiver decodes a fresh copy: the two processes share nothing
  * but the bytes in the pipe, which is the whole difference between message
@@ -37,6 +38,7 @@
  *             | CHANNEL_FRAME_BYTES (payload is raw bytes)
  *     value   = 'N'                          None
  *             | 'I' int64                    an integer
+ *             | 'F' double                   a float (IEEE 754, 8 bytes)
  *             | 'S' length:u32 bytes         a string
  *             | 'L' count:u32 value*count    a list
  */
@@ -49,7 +51,7 @@
 
 /* ---- Values -------------------------------------------------------------- */
 
-enum value_kind { VALUE_NONE, VALUE_INT, VALUE_STRING, VALUE_LIST };
+enum value_kind { VALUE_NONE, VALUE_INT, VALUE_STRING, VALUE_LIST, VALUE_FLOAT };
 
 /* A value owns what it points to: strings and list items are on the heap,
  * freed by value_free().  Copying the struct copies the pointers, not the
@@ -58,6 +60,7 @@ struct value {
     enum value_kind kind;
     union {
         int64_t integer;
+        double real; /* VALUE_FLOAT */
         struct {
             char *bytes; /* length bytes, then a '\0' not counted in length
                             (so text prints with printf; bytes may hold '\0') */
@@ -77,6 +80,7 @@ enum { VALUE_DEPTH_MAX = 100 };
 
 struct value value_none(void);
 struct value value_int(int64_t integer);
+struct value value_float(double real);
 /* A copy of the NUL-terminated `text`. */
 struct value value_string(const char *text);
 /* A copy of `length` bytes at `data`, which may contain '\0'. */
@@ -93,10 +97,15 @@ void value_list_append(struct value *list, struct value item);
  * or an integer does nothing, so freeing twice is harmless. */
 void value_free(struct value *value);
 
-/* Same kind and same contents, recursively (strings byte for byte). */
+/* Same kind and same contents, recursively (strings byte for byte; floats
+ * by ==, so a NaN equals nothing, as in Python; an int never equals a
+ * float here, even 1 and 1.0). */
 bool value_equal(const struct value *a, const struct value *b);
 
-/* The value as Python's repr() prints it: [42, None, 'hello'].  Strings are
+/* The value as Python's repr() prints it: [42, None, 'hello', 0.25].
+ * Floats as Python's repr: the shortest digits that read back as the same
+ * double (0.1, not 0.1000000000000000055), 1.0 with its ".0", exponent
+ * notation from 1e+16 up and below 0.0001 (1e-05), inf, -inf, nan.  Strings are
  * quoted as Python quotes a str (single quotes unless the text contains
  * one and no double quote; \n \r \t \\ and other control bytes escaped;
  * bytes >= 0x80 copied, so UTF-8 text prints as text).  Always
