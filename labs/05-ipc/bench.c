@@ -385,6 +385,46 @@ static double median_ratio(const double *a, const double *b, int count)
     return median;
 }
 
+/* The queue's round trip beats a pipe's only under two conditions, and
+ * the run says which of them held.  The queue hands an item over by
+ * spinning: while both processes have a core of their own, the reply is
+ * seen through the cache in a microsecond or two.  When they share a core
+ * (one CPU, or a busy machine), a waiter spins in vain, sleeps, and is
+ * woken like a pipe reader: no faster than a pipe.  And the pipe is slow
+ * only where a wake-up is slow (tens of microseconds on a VM, a few on bare
+ * metal).  Thresholds: a queue round trip under 5 us was a spinning
+ * hand-off (a sleep and a wake-up cost more); a pipe round trip of 10 us
+ * or more is a slow wake-up. */
+enum { SPIN_HANDOFF_US = 5, SLOW_PIPE_US = 10 };
+
+static void explain_queue_lead(double queue_seconds, double pipe_seconds)
+{
+    double queue_us = queue_seconds * 1e6, pipe_us = pipe_seconds * 1e6;
+    bool spun = queue_us < SPIN_HANDOFF_US, slow_pipe = pipe_us >= SLOW_PIPE_US;
+    int cpus = proc_cpu_count();
+    printf("  the queue wins only while both processes have a free core (it "
+           "hands over by\n  spinning) and pipe wake-ups are slow.  This run, "
+           "on %d CPU%s:\n",
+           cpus, cpus == 1 ? "" : "s");
+    if (spun && slow_pipe)
+        printf("  both held: the queue spun (%.2f us < %d us a round trip) and "
+               "a pipe was slow\n  (%.1f us >= %d us): the queue was %.0fx "
+               "faster.\n",
+               queue_us, SPIN_HANDOFF_US, pipe_us, SLOW_PIPE_US,
+               pipe_us / queue_us);
+    else if (spun)
+        printf("  the queue spun (%.2f us < %d us a round trip), but pipe "
+               "wake-ups were fast\n  (%.1f us < %d us): the queue's lead "
+               "was only %.1fx.\n",
+               queue_us, SPIN_HANDOFF_US, pipe_us, SLOW_PIPE_US,
+               pipe_us / queue_us);
+    else
+        printf("  no free core for both ends: the queue's waits spun in vain, "
+               "then slept\n  (%.2f us >= %d us a round trip): %.2fx the "
+               "pipe's time (%.1f us).\n",
+               queue_us, SPIN_HANDOFF_US, queue_us / pipe_us, pipe_us);
+}
+
 int bench_run(const struct bench_options *o)
 {
     int repeat = (int)o->repeat;
@@ -491,12 +531,16 @@ int bench_run(const struct bench_options *o)
                        n * (double)o->size / st.min / 1e6, o->messages,
                        o->size);
         }
-        if (o->kind == BENCH_ROUNDTRIP)
+        if (o->kind == BENCH_ROUNDTRIP) {
             printf("  channel / raw pipe: %.2fx the time per round trip, "
                    "queue / raw pipe: %.2fx\n  (medians of the ratios within "
                    "each repetition)\n",
                    median_ratio(seconds[1], seconds[2], repeat),
                    median_ratio(seconds[0], seconds[2], repeat));
+            double n = (double)round.count;
+            explain_queue_lead(stats_of(seconds[0], repeat).median / n,
+                               stats_of(seconds[2], repeat).median / n);
+        }
         if (o->kind == BENCH_BANDWIDTH)
             printf("  channel / raw pipe: %.2fx the raw pipe's bandwidth "
                    "(median of the ratios\n  within each repetition)\n",
