@@ -153,12 +153,22 @@ struct channel_frame_header {
  * bring in many small messages at once.  Use an end from one thread at a
  * time; one thread may send while another receives on the same end (the two
  * directions share nothing). */
+struct channel_hints; /* see "Waiting without sleeping" below */
+
 struct channel {
     int read_fd, write_fd;
     unsigned char *buffer; /* bytes received and not yet returned: */
     size_t start, end;     /*   buffer[start, end) */
     size_t capacity;
     bool broken; /* a bad message was seen: every recv says so */
+    /* Waiting without sleeping (channel.c): a page shared by the two ends
+     * (this end's own mapping of it; NULL: never spin), which side of it is
+     * ours, the frames we have received, and how long we may spin now. */
+    struct channel_hints *hints;
+    int side;
+    uint64_t frames_received;
+    uint64_t spin_budget_ns;
+    uint32_t spin_pause; /* receives left before spinning is tried again */
 };
 
 /* Make a connected pair: what is sent on `a` is received on `b`, and the
@@ -182,6 +192,22 @@ void channel_pair(struct channel *a, struct channel *b);
  * CHANNEL_CLOSED once it has read what was already sent.  Closing twice is
  * harmless. */
 void channel_close(struct channel *channel);
+
+/* Waiting without sleeping.  A receive that finds nothing to read may spin
+ * for a few microseconds first -- but only while the peer is running (not
+ * itself asleep waiting to receive), so that its reply is seen as soon as
+ * it is written, without the sleep and wake-up a blocking read() costs
+ * (tens of microseconds on a VM: most of a pipe round trip).  The spin
+ * stops at once when the peer goes to sleep, shortens each time it is in
+ * vain (a busy machine, the peer preempted), and never happens when this
+ * process may run on one CPU only.  channel_spin_stats() says how often it
+ * paid off. */
+struct channel_spin_stats {
+    uint64_t spins_won;   /* a frame arrived while spinning */
+    uint64_t spins_lost;  /* the spin ran out of budget: then slept */
+    uint64_t peer_asleep; /* no spin: the peer was itself waiting */
+};
+struct channel_spin_stats channel_spin_stats(void); /* this process's, so far */
 
 /* Send one value.  Blocks while the pipe is full (the peer is not reading;
  * about 256 KiB fit), as Python's send() does.  A small message (up to 4 KiB

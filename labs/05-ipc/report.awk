@@ -82,7 +82,7 @@ END {
     if (("channel" in rr) && ("pipe" in rmed)) {
         printf "- Round trip (send a number, get it back plus one): channel %.1f µs, raw pipe %.1f µs. The channel takes %.2fx the raw pipe's time (median of the per-repetition ratios; %.2f–%.2f). Target ≤ %.1fx: %s.",
             rmed["channel"], rmed["pipe"], rr["channel"], rrmin["channel"], rrmax["channel"], ROUNDTRIP_TARGET, verdict(rr["channel"] <= ROUNDTRIP_TARGET)
-        printf " A channel message is one write() and one read() of a pipe, as the raw one is: the framing and the encoding cost %+.1f µs. Python's Pipe took ~%d µs on the issue's machine.\n",
+        printf " A channel message is one write() and one read() of a pipe, as the raw one is, but a receive spins on a page shared with the peer (while the peer works) before it sleeps: %+.1f µs against the raw pipe here (negative: the spin saved wake-ups; about zero: the machine was busy and the spin gave up). Python's Pipe took ~%d µs on the issue's machine.\n",
             rmed["channel"] - rmed["pipe"], PYTHON_PIPE_US
     }
     if (("queue" in rmed) && rr["queue"] <= 0.5)
