@@ -40,8 +40,9 @@
  *    while the woken sleeper is still getting up, the other end does not
  *    call again (note_change_for says why this matters).
  *
- *  - Before sleeping, a waiter spins for up to 50 us, watching the other
- *    end's index without the lock.  A producer and a consumer on two cores
+ *  - Before sleeping, a waiter spins for up to 50 us (less, or not at all,
+ *    when recent spins were in vain: see "The spin adapts"), watching the
+ *    other end's index without the lock.  A producer and a consumer on two cores
  *    then hand items over through the cache alone; a sleep and a wake-up
  *    cost system calls and a context switch each.  Measured on the 2-core
  *    VM, 1 producer and 1 consumer process, 8-byte items, capacity 64:
@@ -71,6 +72,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -251,6 +253,51 @@ static struct presence *presence_claim(struct queue *queue)
 
 /* ---- Waiting ------------------------------------------------------------- */
 
+/* The spin adapts, per thread: a spin that saw the other end move doubles
+ * the budget (up to WAIT_SPIN_NANOSECONDS); one that ran out halves it;
+ * below SPIN_MIN_NANOSECONDS spinning stops for SPIN_PAUSE_WAITS waits.
+ * Spinning pays only while the other end is running on another core; on
+ * a busy machine (the other end preempted) or with one CPU, each spin is
+ * a time slice taken from the process it waits for: measured on a 2-core
+ * VM under a load of 9, a fixed 50 us spin made capacity 64 run at
+ * ~0.18 M items/s, against ~1.5 M for a plain mutex + condvar queue
+ * between two threads.  With one CPU the spin is skipped altogether. */
+enum { SPIN_MIN_NANOSECONDS = 2000, SPIN_PAUSE_WAITS = 64 };
+static __thread uint64_t spin_budget = WAIT_SPIN_NANOSECONDS;
+static __thread unsigned spin_pause;
+static int spin_cpus; /* CPUs this process may use (0: not read yet) */
+
+/* How long to spin now: 0 while paused or on one CPU. */
+static uint64_t spin_allowance(void)
+{
+    int cpus = __atomic_load_n(&spin_cpus, __ATOMIC_RELAXED);
+    if (cpus == 0) {
+        cpu_set_t set;
+        cpus = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
+                                                             : 1;
+        __atomic_store_n(&spin_cpus, cpus, __ATOMIC_RELAXED);
+    }
+    if (cpus < 2)
+        return 0;
+    if (spin_pause > 0) {
+        spin_pause--;
+        return 0;
+    }
+    return spin_budget;
+}
+
+static void spin_result(bool seen)
+{
+    if (seen) {
+        spin_budget = spin_budget * 2 > WAIT_SPIN_NANOSECONDS
+                          ? WAIT_SPIN_NANOSECONDS
+                          : spin_budget * 2;
+    } else if ((spin_budget /= 2) < SPIN_MIN_NANOSECONDS) {
+        spin_budget = WAIT_SPIN_NANOSECONDS;
+        spin_pause = SPIN_PAUSE_WAITS;
+    }
+}
+
 /* Called holding the lock, when the caller must wait for the other end:
  * for `*watched` (tail for a getter, head for a putter) to move on from
  * `seen`, or for close().  Returns holding the lock again, after a change,
@@ -262,10 +309,11 @@ static void wait_for_change(struct queue *queue, atomic_uint_fast64_t *watched,
 
     /* Spin first, without the lock and without registering, so the other
      * end does not pay for a wake-up call either. */
-    uint64_t spin_until = clock_nanoseconds() + WAIT_SPIN_NANOSECONDS;
+    uint64_t allowance = spin_allowance();
+    uint64_t spin_until = clock_nanoseconds() + allowance;
     if (spin_until > deadline)
         spin_until = deadline;
-    for (int i = 1;; i++) {
+    for (int i = 1; allowance > 0; i++) {
         if (load(watched) != seen ||
             atomic_load_explicit(&queue->closed, memory_order_relaxed))
             break;
@@ -273,6 +321,8 @@ static void wait_for_change(struct queue *queue, atomic_uint_fast64_t *watched,
         if (i % 16 == 0 && clock_nanoseconds() >= spin_until)
             break;
     }
+    if (allowance > 0)
+        spin_result(load(watched) != seen);
     if (load(watched) != seen ||
         atomic_load_explicit(&queue->closed, memory_order_relaxed) ||
         deadline_passed(deadline)) {

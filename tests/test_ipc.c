@@ -155,12 +155,13 @@ START_TEST(bench_queue_csv)
                           "1", "--csv", NULL};
     struct program_result r = run_ipc(60, 0, argv);
     char fields[MAX_ROWS][MAX_FIELDS][32];
-    int rows = csv_rows(r.out, "capacity,messages,seconds", fields, 3);
-    ck_assert_int_eq(rows, 3);
+    int rows = csv_rows(r.out, "transport,capacity,messages,seconds", fields, 4);
+    ck_assert_int_eq(rows, 6); /* the two transports in turn, 3 times */
     for (int i = 0; i < rows; i++) {
-        ck_assert_str_eq(fields[i][0], "4");
-        ck_assert_str_eq(fields[i][1], "3000");
-        expect_positive_seconds(fields[i][2]);
+        ck_assert_str_eq(fields[i][0], i % 2 == 0 ? "queue" : "threads-condvar");
+        ck_assert_str_eq(fields[i][1], "4");
+        ck_assert_str_eq(fields[i][2], "3000");
+        expect_positive_seconds(fields[i][3]);
     }
     ck_assert_str_eq(r.err, "");
     program_result_free(&r);
@@ -218,7 +219,9 @@ START_TEST(bench_without_csv_is_narrated)
     const char *queue[] = {"ipc", "--bench", "queue", "--messages", "1000",
                            "--repeat", "1", NULL};
     r = run_ipc(60, 0, queue);
-    expect_text(r.out, "capacity 64: ");
+    expect_text(r.out, "queue           capacity 64: ");
+    expect_text(r.out, "threads-condvar capacity 64: ");
+    expect_text(r.out, "process queue / threads-condvar:");
     expect_text(r.out, "messages/s");
     program_result_free(&r);
 }
@@ -331,7 +334,7 @@ START_TEST(help_explains_modes_columns_and_exit_codes)
     const char *words[] = {
         "E7", "E8", "[42, None, 'hello']", "--experiment", "--bench",
         "--capacity", "--messages", "--roundtrips", "--size", "--repeat",
-        "--warmup", "--timeout", "--csv", "CSV: capacity,messages,seconds",
+        "--warmup", "--timeout", "--csv", "CSV: transport,capacity,messages,seconds",
         "CSV: transport,roundtrips,seconds",
         "CSV: transport,size,messages,seconds", "Exit status:",
         "2      bad command line", "3      the watchdog stopped",

@@ -3,7 +3,9 @@
  *
  *   --bench queue      one producer process puts --messages 8-byte items
  *                      (0, 1, 2, ...) into a queue of --capacity slots; the
- *                      consumer (the parent) gets them.  Row: capacity,
+ *                      consumer (the parent) gets them.  In turn, the same
+ *                      through a textbook mutex + condvar queue between two
+ *                      threads (the yardstick).  Row: transport, capacity,
  *                      messages, seconds.
  *   --bench roundtrip  the parent sends a number, an echo child sends back
  *                      number + 1, --roundtrips times, over three transports
@@ -44,6 +46,7 @@
 #include "timing.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/resource.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -98,11 +101,16 @@ struct round {
     uint64_t count;     /* messages or round trips */
     size_t size;        /* bandwidth: bytes per message */
     int pipe_capacity;  /* bandwidth: the raw pipe's, set to the channel's */
-    enum transport { TRANSPORT_QUEUE, TRANSPORT_CHANNEL, TRANSPORT_PIPE } transport;
+    enum transport {
+        TRANSPORT_QUEUE, TRANSPORT_CHANNEL, TRANSPORT_PIPE,
+        TRANSPORT_CONDVAR /* queue benchmark: two threads, mutex + condvars */
+    } transport;
+    size_t capacity;    /* queue: slots (the condvar queue's too) */
     double cpu; /* the parent's CPU seconds in the last timed run */
 };
 
-static const char *const transport_names[] = {"queue", "channel", "pipe"};
+static const char *const transport_names[] = {"queue", "channel", "pipe",
+                                              "threads-condvar"};
 
 static void close_fd(int *fd)
 {
@@ -316,8 +324,6 @@ static bool receive_all(struct round *round, enum bench_kind kind,
     return true;
 }
 
-/* One timed run.  Returns its seconds, or -1 if a message was wrong or the
- * child failed (said on stderr). */
 /* This process's CPU time (user + system), all threads: what it spent on
  * a CPU, as opposed to asleep.  Its tick is ~1 ms at worst, fine over a
  * repetition's thousands of round trips. */
@@ -329,9 +335,85 @@ static double cpu_seconds(void)
            (double)usage.ru_stime.tv_sec + usage.ru_stime.tv_usec * 1e-6;
 }
 
+/* ---- The yardstick: a textbook queue between two threads ------------------
+ *
+ * A ring of uint64 items, one mutex, two condition variables, and no
+ * cleverness: each put and get takes the lock, waits while full / empty,
+ * and signals the other side.  Between two threads of one process, with no
+ * crash safety: what the process queue is measured against in the same
+ * run (same capacity, same items, same check). */
+struct condvar_queue {
+    pthread_mutex_t lock;
+    pthread_cond_t not_empty, not_full;
+    uint64_t *ring;
+    size_t capacity, head, tail; /* tail - head items; indexes only grow */
+    uint64_t count;
+    pthread_barrier_t start;
+};
+
+static void *condvar_produce(void *arg)
+{
+    struct condvar_queue *q = arg;
+    pthread_barrier_wait(&q->start);
+    for (uint64_t i = 0; i < q->count; i++) {
+        CHECK_PT(pthread_mutex_lock(&q->lock));
+        while (q->tail - q->head == q->capacity)
+            CHECK_PT(pthread_cond_wait(&q->not_full, &q->lock));
+        q->ring[q->tail++ % q->capacity] = i;
+        CHECK_PT(pthread_cond_signal(&q->not_empty));
+        CHECK_PT(pthread_mutex_unlock(&q->lock));
+    }
+    return NULL;
+}
+
+/* The consumer is the calling thread, which times from the start barrier
+ * (the producer thread exists; its creation is not measured) to the last
+ * item checked. */
+static double run_condvar(struct round *round)
+{
+    struct condvar_queue q = {.capacity = round->capacity,
+                              .count = round->count};
+    q.ring = xcalloc(q.capacity, sizeof *q.ring);
+    CHECK_PT(pthread_mutex_init(&q.lock, NULL));
+    CHECK_PT(pthread_cond_init(&q.not_empty, NULL));
+    CHECK_PT(pthread_cond_init(&q.not_full, NULL));
+    CHECK_PT(pthread_barrier_init(&q.start, NULL, 2));
+    pthread_t producer;
+    CHECK_PT(pthread_create(&producer, NULL, condvar_produce, &q));
+    pthread_barrier_wait(&q.start);
+    double start = clock_seconds(), cpu_start = cpu_seconds();
+    bool right = true;
+    for (uint64_t i = 0; i < q.count; i++) {
+        CHECK_PT(pthread_mutex_lock(&q.lock));
+        while (q.tail == q.head)
+            CHECK_PT(pthread_cond_wait(&q.not_empty, &q.lock));
+        uint64_t item = q.ring[q.head++ % q.capacity];
+        CHECK_PT(pthread_cond_signal(&q.not_full));
+        CHECK_PT(pthread_mutex_unlock(&q.lock));
+        right = right && item == i;
+    }
+    double seconds = clock_seconds() - start;
+    round->cpu = cpu_seconds() - cpu_start;
+    CHECK_PT(pthread_join(producer, NULL));
+    CHECK_PT(pthread_barrier_destroy(&q.start));
+    CHECK_PT(pthread_cond_destroy(&q.not_full));
+    CHECK_PT(pthread_cond_destroy(&q.not_empty));
+    CHECK_PT(pthread_mutex_destroy(&q.lock));
+    free(q.ring);
+    if (right)
+        return seconds;
+    fprintf(stderr, "ipc: WRONG: the threads-condvar queue delivered an item "
+                    "out of order\n");
+    return -1;
+}
+
+/* One timed run.  Returns its seconds, or -1 if a message was wrong or the
+ * child failed (said on stderr). */
 static double run_round(struct round *round, enum bench_kind kind,
                         unsigned char *message)
 {
+    if (round->transport == TRANSPORT_CONDVAR)
+        return run_condvar(round);
     round_open(round, kind);
     proc_main_fn body = kind == BENCH_QUEUE       ? produce
                         : kind == BENCH_ROUNDTRIP ? echo
@@ -450,8 +532,9 @@ int bench_run(const struct bench_options *o)
     unsigned char *message = NULL;
 
     if (o->kind == BENCH_QUEUE) {
-        order[0] = TRANSPORT_QUEUE;
-        transports = 1;
+        order[0] = TRANSPORT_QUEUE, order[1] = TRANSPORT_CONDVAR;
+        transports = 2;
+        round.capacity = (size_t)o->capacity;
         round.in = queue_create((size_t)o->capacity, sizeof(uint64_t));
     } else if (o->kind == BENCH_ROUNDTRIP) {
         order[0] = TRANSPORT_QUEUE, order[1] = TRANSPORT_CHANNEL,
@@ -474,12 +557,12 @@ int bench_run(const struct bench_options *o)
     }
     signal(SIGPIPE, SIG_IGN); /* a dead reader is EPIPE, reported, not death */
 
-    double *seconds[3], *cpu[3];
+    double *seconds[4], *cpu[4];
     for (int t = 0; t < transports; t++)
         seconds[t] = xcalloc((size_t)repeat, sizeof *seconds[t]),
         cpu[t] = xcalloc((size_t)repeat, sizeof *cpu[t]);
     if (o->csv)
-        printf(o->kind == BENCH_QUEUE       ? "capacity,messages,seconds\n"
+        printf(o->kind == BENCH_QUEUE ? "transport,capacity,messages,seconds\n"
                : o->kind == BENCH_ROUNDTRIP ? "transport,roundtrips,seconds\n"
                                             : "transport,size,messages,seconds\n");
 
@@ -509,8 +592,8 @@ int bench_run(const struct bench_options *o)
             if (!o->csv)
                 continue;
             if (o->kind == BENCH_QUEUE)
-                printf("%" PRIu64 ",%" PRIu64 ",%.9f\n", o->capacity,
-                       o->messages, s);
+                printf("%s,%" PRIu64 ",%" PRIu64 ",%.9f\n",
+                       transport_names[order[t]], o->capacity, o->messages, s);
             else if (o->kind == BENCH_ROUNDTRIP)
                 printf("%s,%" PRIu64 ",%.9f\n", transport_names[order[t]],
                        o->roundtrips, s);
@@ -529,9 +612,10 @@ int bench_run(const struct bench_options *o)
             struct stats st = stats_of(seconds[t], repeat);
             double n = (double)round.count;
             if (o->kind == BENCH_QUEUE)
-                printf("  capacity %" PRIu64 ": %s messages/s (%s-%s), "
+                printf("  %-15s capacity %" PRIu64 ": %s messages/s (%s-%s), "
                        "%" PRIu64 " messages of 8 bytes\n",
-                       o->capacity, rate_text(n / st.median, a, sizeof a),
+                       transport_names[order[t]], o->capacity,
+                       rate_text(n / st.median, a, sizeof a),
                        rate_text(n / st.max, b, sizeof b),
                        rate_text(n / st.min, c, sizeof c), o->messages);
             else if (o->kind == BENCH_ROUNDTRIP)
@@ -571,6 +655,10 @@ int bench_run(const struct bench_options *o)
             explain_queue_lead(stats_of(seconds[0], repeat).median / n,
                                stats_of(seconds[2], repeat).median / n);
         }
+        if (o->kind == BENCH_QUEUE)
+            printf("  process queue / threads-condvar: %.2fx the rate (median "
+                   "of the ratios within\n  each repetition)\n",
+                   median_ratio(seconds[1], seconds[0], repeat));
         if (o->kind == BENCH_BANDWIDTH)
             printf("  channel / raw pipe: %.2fx the raw pipe's bandwidth "
                    "(median of the ratios\n  within each repetition)\n",

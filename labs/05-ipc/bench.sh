@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Lab 05 (E7, E8) benchmark: what a message between two processes costs.
 #   a. queue throughput: one producer process, one consumer process, 8-byte
-#      items, capacity 1 ... 1024               -> results/ipc-queue.csv
+#      items, capacity 1 ... 1024, and in turn a mutex + condvar queue
+#      between two threads at the same capacity -> results/ipc-queue.csv
 #   b. round trip: queue, channel and raw pipe, in turn within each
 #      repetition                               -> results/ipc-roundtrip.csv
 #   c. bandwidth: channel send_bytes/recv_bytes vs a raw pipe of the same
@@ -59,13 +60,14 @@ bench_scratch
 steps=$(( ${#clist[@]} + 1 + ${#slist[@]} ))
 
 # a. Queue throughput, one capacity per invocation.
-echo "capacity,messages,rep,seconds,messages_per_s" > "$tmp/ipc-queue.csv"
+echo "transport,capacity,messages,rep,seconds,messages_per_s" > "$tmp/ipc-queue.csv"
 for c in "${clist[@]}"; do
-    bench_step "queue, capacity=$c, $messages messages x $q_repeat (+$warmup warm-up)"
+    bench_step "queue and threads-condvar in turn, capacity=$c, $messages messages x $q_repeat (+$warmup warm-up)"
     run "$tmp/one.csv" --bench queue --capacity "$c" --messages "$messages" --repeat "$q_repeat"
-    check "$tmp/one.csv" "capacity,messages,seconds" "$q_repeat" \
-        "\$1 != $c || \$2 != $messages" "row for another configuration"
-    awk -F, 'NR > 1 { printf "%s,%s,%d,%s,%.6g\n", $1, $2, NR - 1, $3, $2 / $3 }' "$tmp/one.csv" >> "$tmp/ipc-queue.csv"
+    check "$tmp/one.csv" "transport,capacity,messages,seconds" $((2 * q_repeat)) \
+        "\$2 != $c || \$3 != $messages || \$1 != (NR % 2 == 0 ? \"queue\" : \"threads-condvar\")" \
+        "row for another configuration, or transports out of turn"
+    awk -F, 'NR > 1 { printf "%s,%s,%s,%d,%s,%.6g\n", $1, $2, $3, int(NR / 2), $4, $3 / $4 }' "$tmp/one.csv" >> "$tmp/ipc-queue.csv"
 done
 
 # b. Round trips: the three transports alternate inside the program.
