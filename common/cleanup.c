@@ -96,6 +96,8 @@ static void remove_tempdir(void *arg)
 {
     struct tempdir *dir = arg;
     int error = 0;
+    if (dir->fd < 0)
+        return; /* removed already (cleanup_tempdir_remove) */
     for (int pass = 0; pass < 3; pass++) {
         if (!empty_directory(dir->fd)) {
             error = errno;
@@ -110,6 +112,13 @@ static void remove_tempdir(void *arg)
     }
     fprintf(stderr, "cleanup: could not remove %s: %s\n", dir->path,
             strerror(error));
+}
+
+void cleanup_tempdir_remove(const char *path)
+{
+    for (int i = 0; i < tempdir_count; i++)
+        if (tempdirs[i].path == path)
+            remove_tempdir(&tempdirs[i]);
 }
 
 const char *cleanup_tempdir(const char *prefix, char *path, size_t size)

@@ -30,4 +30,9 @@ void cleanup_run(void);
  * first; the directory is flat).  Returns `path`. */
 const char *cleanup_tempdir(const char *prefix, char *path, size_t size);
 
+/* Remove a directory made by cleanup_tempdir() now, with its files (`path`:
+ * the buffer it was given), instead of at exit.  Its exit step then does
+ * nothing. */
+void cleanup_tempdir_remove(const char *path);
+
 #endif

@@ -611,7 +611,8 @@ struct manager *manager_start(void)
 
     struct server_start start = {.manager = manager};
     CHECK(pipe2(start.ready, O_CLOEXEC));
-    proc_start(&manager->server, "manager", server_main, &start);
+    proc_start_keeping(&manager->server, "manager", server_main, &start,
+                       PROC_FDS(start.ready[1]));
     close(start.ready[1]);
     char token;
     ssize_t got;
@@ -659,10 +660,12 @@ static void forget_connection(void)
 {
     if (!cached.open)
         return;
-    if (cached.pid == getpid())
+    if (cached.pid == getpid()) {
         link_close(&cached.link);
-    else { /* inherited through fork: the parent's, not ours to close */
-        close(cached.link.fd);
+    } else {
+        /* Inherited through fork: the parent's connection.  proc_start()
+         * closed its descriptor in this child, and the number may have been
+         * reused since: never close it here. */
         free(cached.link.buffer);
     }
     cached.open = false;
@@ -994,7 +997,7 @@ bool manager_shutdown(struct manager *manager)
     }
     stopped = stopped && manager->server.exitcode == 0;
     unlink(manager->address); /* a killed server could not */
-    rmdir(manager->directory); /* cleanup.h finds it gone at exit */
+    cleanup_tempdir_remove(manager->directory);
     free(manager);
     return stopped;
 }

@@ -21,8 +21,7 @@ struct ends {
 
 static int echo(void *arg)
 {
-    struct ends *ends = arg;
-    channel_close(&ends->parent);
+    struct ends *ends = arg; /* only the child's end is open here */
     for (int i = 0; i < ends->rounds; i++) {
         struct value value;
         if (channel_recv(&ends->child, &value, -1) != CHANNEL_OK ||
@@ -41,7 +40,8 @@ static void ping_pong(int rounds)
     struct ends ends = {.rounds = rounds};
     channel_pair(&ends.parent, &ends.child);
     struct proc child;
-    proc_start(&child, "echo", echo, &ends);
+    proc_start_keeping(&child, "echo", echo, &ends,
+                       PROC_FDS(ends.child.read_fd, ends.child.write_fd));
     channel_close(&ends.child);
     for (int i = 0; i < rounds; i++) {
         struct value number = value_int(i), reply;
@@ -64,7 +64,6 @@ END_TEST
 static int sleep_in_receive(void *arg)
 {
     struct ends *ends = arg;
-    channel_close(&ends->parent);
     struct value value;
     channel_recv(&ends->child, &value, -1); /* until the parent closes */
     return 0;
@@ -77,7 +76,8 @@ START_TEST(no_spin_while_the_peer_sleeps_waiting_for_us)
     struct ends ends;
     channel_pair(&ends.parent, &ends.child);
     struct proc child;
-    proc_start(&child, "sleeper", sleep_in_receive, &ends);
+    proc_start_keeping(&child, "sleeper", sleep_in_receive, &ends,
+                       PROC_FDS(ends.child.read_fd, ends.child.write_fd));
     channel_close(&ends.child);
     clock_sleep(0.1 * time_scale()); /* it is asleep by now */
     struct channel_spin_stats before = channel_spin_stats();

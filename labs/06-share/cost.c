@@ -98,14 +98,8 @@ static int client(void *arg)
 {
     struct run *run = arg;
     int me = run->index;
-    if (run->method == METHOD_CHANNEL)
-        for (int i = 0; i < run->clients; i++) {
-            channel_close(&run->owner_ends[i]);
-            if (i != me)
-                channel_close(&run->client_ends[i]);
-        }
-    close(run->ready[0]);
-    close(run->go[1]);
+    /* This process holds only the descriptors its start kept: the ready
+     * and go pipes' ends, and its own channel end (proc.h). */
     /* Ready: a manager client opens its connection now, not on the clock. */
     if (run->method == METHOD_MANAGER && !set_counter(run, 0))
         return EXIT_WRONG;
@@ -256,7 +250,12 @@ static double run_once(struct run *run)
         run->index = i;
         char name[24];
         snprintf(name, sizeof name, "client-%d", i % CLIENTS_MAX);
-        proc_start(&clients[i], name, client, run);
+        bool channel = run->method == METHOD_CHANNEL;
+        proc_start_keeping(
+            &clients[i], name, client, run,
+            PROC_FDS(run->ready[1], run->go[0],
+                     channel ? run->client_ends[i].read_fd : -1,
+                     channel ? run->client_ends[i].write_fd : -1));
     }
     close(run->ready[1]);
     close(run->go[0]);
