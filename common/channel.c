@@ -15,7 +15,7 @@
 #include "channel.h"
 
 #include "checked.h"
-#include "proc.h"
+#include "peerwait.h"
 #include "timing.h"
 
 #include <errno.h>
@@ -25,12 +25,10 @@
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -482,162 +480,25 @@ static void ignore_sigpipe_if_default(void)
     }
 }
 
-/* ---- Waiting without sleeping (see channel.h) ----------------------------
+/* ---- Waiting without sleeping (channel.h; the how: peerwait.h) -----------
  *
  * Why: a pipe round trip is two sleeps and two wake-ups.  Measured in lab
- * 05 (ipc --bench roundtrip, which prints the parent's CPU time per round
- * trip next to its wall time): the parent spends a few microseconds of CPU
- * per round trip and the rest of it -- most of it -- asleep in read(),
- * waiting for the scheduler to put it back on a CPU once the reply is
- * written.  The framing costs nanoseconds.  So the channel was exactly as
- * slow as a raw pipe, and as CPython's Pipe, which pays the same wake-ups.
- *
- * How: the two ends share one page (two mappings of one memfd, so each end
- * can unmap its own when it closes, in any process).  Each side publishes
- * how many frames it has sent and whether it is asleep in a receive.  A
- * receiver with nothing to read watches the peer's count, without any
- * system call, while the peer is awake; when the count moves, the frame is
- * in the pipe and read() returns at once.  If the peer goes to sleep
- * itself, no reply is coming soon: sleep too.  A spin that runs out of
- * budget (the peer preempted, the machine busy) halves the budget; after
- * a few in vain it is switched off for a while, so a busy machine costs
- * what a pipe costs, not more. */
-struct channel_hints {
-    struct {
-        _Alignas(64) atomic_uint_fast64_t frames_sent;
-        atomic_uint_fast64_t frames_received;
-        atomic_int asleep; /* in a blocking receive */
-    } side[2];
-};
-
-enum {
-    SPIN_MAX_NS = 50000,    /* as the queue's spin (queue.c) */
-    SPIN_MIN_NS = 2000,     /* below this, stop spinning for a while */
-    SPIN_PAUSE_RECEIVES = 64,
-};
-
-static atomic_uint_fast64_t spins_won, spins_lost, peer_asleep;
-
-/* One pause inside the spin (futex.h has the same; its deadline_after()
- * would clash with this file's). */
-static inline void spin_pause_once(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#else
-    atomic_signal_fence(memory_order_seq_cst);
-#endif
-}
-static int spin_cpus; /* CPUs this process may use, read once */
+ * 05 (ipc --bench roundtrip prints the parent's CPU time per round trip
+ * next to its wall time): the parent is on a CPU for only part of each
+ * round trip, and spends the rest asleep in read(), waiting for the
+ * scheduler to run it again once the reply is written.  The framing costs
+ * nanoseconds.  So the channel was exactly as slow as a raw pipe, and as
+ * CPython's Pipe, which pays the same wake-ups.  Now each pair shares a
+ * peerwait page (one memfd, mapped once per end, so each end unmaps its
+ * own when it closes, in whichever process), and a receive that would
+ * block spins first while the peer works. */
 
 struct channel_spin_stats channel_spin_stats(void)
 {
-    return (struct channel_spin_stats){
-        .spins_won = atomic_load(&spins_won),
-        .spins_lost = atomic_load(&spins_lost),
-        .peer_asleep = atomic_load(&peer_asleep)};
-}
-
-static struct channel_hints *map_hints(int fd)
-{
-    return CHECK_PTR(mmap(NULL, sizeof(struct channel_hints),
-                          PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0),
-                     MAP_FAILED);
-}
-
-static void note_sent(struct channel *channel)
-{
-    if (channel->hints != NULL)
-        atomic_fetch_add_explicit(&channel->hints->side[channel->side].frames_sent,
-                                  1, memory_order_release);
-}
-
-static void note_received(struct channel *channel)
-{
-    channel->frames_received++;
-    if (channel->hints != NULL)
-        atomic_store_explicit(
-            &channel->hints->side[channel->side].frames_received,
-            channel->frames_received, memory_order_relaxed);
-}
-
-/* Is a reply worth waiting for with the CPU?  The peer is awake (working,
- * so a reply may come any moment), or asleep but with frames of ours it
- * has not received yet: it is being woken to work on them.  Asleep with
- * nothing of ours to read, it waits for something else: no reply soon. */
-static bool peer_working(const struct channel *channel)
-{
-    struct channel_hints *hints = channel->hints;
-    int me = channel->side, peer = 1 - me;
-    if (!atomic_load_explicit(&hints->side[peer].asleep, memory_order_relaxed))
-        return true;
-    return atomic_load_explicit(&hints->side[peer].frames_received,
-                                memory_order_relaxed) !=
-           atomic_load_explicit(&hints->side[me].frames_sent,
-                                memory_order_relaxed);
-}
-
-/* Called with nothing buffered, before a receive that may block.  Spins
- * while the peer is awake and has sent nothing we have not received;
- * returns once a frame is in the pipe, the peer sleeps, the budget or the
- * deadline runs out.  Then marks us asleep (the caller's read may block);
- * awake_again() undoes it. */
-static void spin_for_peer(struct channel *channel, double timeout)
-{
-    struct channel_hints *hints = channel->hints;
-    if (hints == NULL || timeout == 0)
-        return;
-    int peer = 1 - channel->side;
-    uint64_t sent = atomic_load_explicit(&hints->side[peer].frames_sent,
-                                         memory_order_acquire);
-    if (sent == channel->frames_received && spin_cpus >= 2) {
-        if (channel->spin_pause > 0) {
-            channel->spin_pause--;
-        } else if (!peer_working(channel)) {
-            atomic_fetch_add_explicit(&peer_asleep, 1, memory_order_relaxed);
-        } else {
-            uint64_t budget = channel->spin_budget_ns;
-            if (timeout > 0 && timeout * 1e9 < (double)budget)
-                budget = (uint64_t)(timeout * 1e9);
-            uint64_t start = clock_nanoseconds(), now = start;
-            bool won = false;
-            for (unsigned i = 1;; i++) {
-                if (atomic_load_explicit(&hints->side[peer].frames_sent,
-                                         memory_order_acquire) != sent) {
-                    won = true;
-                    break;
-                }
-                if (!peer_working(channel))
-                    break; /* it waits for something else: no reply soon */
-                spin_pause_once();
-                if (i % 16 == 0 && (now = clock_nanoseconds()) - start >= budget)
-                    break;
-            }
-            if (won) {
-                atomic_fetch_add_explicit(&spins_won, 1, memory_order_relaxed);
-                uint64_t grown = channel->spin_budget_ns * 2;
-                channel->spin_budget_ns = grown > SPIN_MAX_NS ? SPIN_MAX_NS : grown;
-                return; /* the frame is in the pipe: read() will not sleep */
-            }
-            if (now - start >= budget) {
-                atomic_fetch_add_explicit(&spins_lost, 1, memory_order_relaxed);
-                channel->spin_budget_ns /= 2;
-                if (channel->spin_budget_ns < SPIN_MIN_NS) {
-                    channel->spin_budget_ns = SPIN_MAX_NS;
-                    channel->spin_pause = SPIN_PAUSE_RECEIVES;
-                }
-            }
-        }
-    }
-    atomic_store_explicit(&hints->side[channel->side].asleep, 1,
-                          memory_order_relaxed);
-}
-
-static void awake_again(struct channel *channel)
-{
-    if (channel->hints != NULL)
-        atomic_store_explicit(&channel->hints->side[channel->side].asleep, 0,
-                              memory_order_relaxed);
+    struct peerwait_stats stats = peerwait_stats();
+    return (struct channel_spin_stats){.spins_won = stats.spins_won,
+                                       .spins_lost = stats.spins_lost,
+                                       .peer_asleep = stats.peer_asleep};
 }
 
 static void make_end(struct channel *channel, int read_fd, int write_fd)
@@ -648,11 +509,7 @@ static void make_end(struct channel *channel, int read_fd, int write_fd)
     channel->capacity = RECEIVE_BUFFER_SIZE;
     channel->start = channel->end = 0;
     channel->broken = false;
-    channel->hints = NULL; /* channel_pair maps them */
-    channel->side = 0;
-    channel->frames_received = 0;
-    channel->spin_budget_ns = SPIN_MAX_NS;
-    channel->spin_pause = 0;
+    channel->wait = (struct peerwait){.page = NULL}; /* channel_pair maps it */
 }
 
 void channel_pair(struct channel *a, struct channel *b)
@@ -670,15 +527,11 @@ void channel_pair(struct channel *a, struct channel *b)
     (void)fcntl(b_to_a[1], F_SETPIPE_SZ, PIPE_CAPACITY);
     make_end(a, b_to_a[0], a_to_b[1]);
     make_end(b, a_to_b[0], b_to_a[1]);
-    /* The spinning hints: one page, a mapping per end (see above). */
-    if (spin_cpus == 0)
-        spin_cpus = proc_cpu_count();
-    int page = CHECK(memfd_create("channel-hints", MFD_CLOEXEC));
-    CHECK(ftruncate(page, sizeof(struct channel_hints)));
-    a->hints = map_hints(page);
-    b->hints = map_hints(page);
+    /* Waiting without sleeping: one page, a mapping per end (see above). */
+    int page = peerwait_page();
+    peerwait_open(&a->wait, page, 0);
+    peerwait_open(&b->wait, page, 1);
     CHECK(close(page));
-    a->side = 0, b->side = 1;
 }
 
 void channel_close(struct channel *channel)
@@ -688,8 +541,7 @@ void channel_close(struct channel *channel)
     if (channel->write_fd >= 0)
         CHECK(close(channel->write_fd));
     free(channel->buffer);
-    if (channel->hints != NULL)
-        CHECK(munmap(channel->hints, sizeof(struct channel_hints)));
+    peerwait_close(&channel->wait);
     *channel = (struct channel){.read_fd = -1, .write_fd = -1};
 }
 
@@ -774,7 +626,7 @@ enum channel_status channel_send(struct channel *channel,
     if (frame != small)
         free(frame);
     if (status == CHANNEL_OK)
-        note_sent(channel);
+        peerwait_sent(&channel->wait);
     return status;
 }
 
@@ -790,7 +642,7 @@ enum channel_status channel_send_bytes(struct channel *channel,
     enum channel_status status =
         write_all(channel->write_fd, vector, size > 0 ? 2 : 1);
     if (status == CHANNEL_OK)
-        note_sent(channel);
+        peerwait_sent(&channel->wait);
     return status;
 }
 
@@ -943,16 +795,14 @@ static void consume(struct channel *channel, size_t frame_size)
 static enum channel_status receive_value(struct channel *channel,
                                          struct value *out, double timeout);
 
-/* The receives: spin first if it pays (spin_for_peer), then receive. */
+/* The receives: spin first if it pays (peerwait.h), then receive. */
 enum channel_status channel_recv(struct channel *channel, struct value *out,
                                  double timeout)
 {
     if (buffered(channel) == 0 && !channel->broken)
-        spin_for_peer(channel, timeout);
+        peerwait_before_receive(&channel->wait, timeout);
     enum channel_status status = receive_value(channel, out, timeout);
-    awake_again(channel);
-    if (status == CHANNEL_OK)
-        note_received(channel);
+    peerwait_after_receive(&channel->wait, status == CHANNEL_OK);
     return status;
 }
 
@@ -1061,12 +911,10 @@ enum channel_status channel_recv_bytes(struct channel *channel, void *data,
                                        double timeout)
 {
     if (buffered(channel) == 0 && !channel->broken)
-        spin_for_peer(channel, timeout);
+        peerwait_before_receive(&channel->wait, timeout);
     enum channel_status status =
         receive_bytes(channel, data, capacity, size, timeout);
-    awake_again(channel);
-    if (status == CHANNEL_OK)
-        note_received(channel);
+    peerwait_after_receive(&channel->wait, status == CHANNEL_OK);
     return status;
 }
 

@@ -49,6 +49,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "peerwait.h" /* struct peerwait, a member of struct channel */
+
 /* ---- Values -------------------------------------------------------------- */
 
 enum value_kind { VALUE_NONE, VALUE_INT, VALUE_STRING, VALUE_LIST, VALUE_FLOAT };
@@ -153,22 +155,13 @@ struct channel_frame_header {
  * bring in many small messages at once.  Use an end from one thread at a
  * time; one thread may send while another receives on the same end (the two
  * directions share nothing). */
-struct channel_hints; /* see "Waiting without sleeping" below */
-
 struct channel {
     int read_fd, write_fd;
     unsigned char *buffer; /* bytes received and not yet returned: */
     size_t start, end;     /*   buffer[start, end) */
     size_t capacity;
     bool broken; /* a bad message was seen: every recv says so */
-    /* Waiting without sleeping (channel.c): a page shared by the two ends
-     * (this end's own mapping of it; NULL: never spin), which side of it is
-     * ours, the frames we have received, and how long we may spin now. */
-    struct channel_hints *hints;
-    int side;
-    uint64_t frames_received;
-    uint64_t spin_budget_ns;
-    uint32_t spin_pause; /* receives left before spinning is tried again */
+    struct peerwait wait; /* waiting without sleeping (see below) */
 };
 
 /* Make a connected pair: what is sent on `a` is received on `b`, and the
@@ -200,8 +193,8 @@ void channel_close(struct channel *channel);
  * (tens of microseconds on a VM: most of a pipe round trip).  The spin
  * stops at once when the peer goes to sleep, shortens each time it is in
  * vain (a busy machine, the peer preempted), and never happens when this
- * process may run on one CPU only.  channel_spin_stats() says how often it
- * paid off. */
+ * process may run on one CPU only (common/peerwait.h: how).
+ * channel_spin_stats() says how often it paid off. */
 struct channel_spin_stats {
     uint64_t spins_won;   /* a frame arrived while spinning */
     uint64_t spins_lost;  /* the spin ran out of budget: then slept */

@@ -15,6 +15,7 @@
 
 #include "checked.h"
 #include "cleanup.h"
+#include "peerwait.h"
 #include "proc.h"
 
 #include <errno.h>
@@ -51,10 +52,18 @@ enum {
 
 /* ---- 1. Links: frames over a stream socket ------------------------------- */
 
+/* Waiting for a reply without sleeping (peerwait.h): the client makes a
+ * page, sends its descriptor with its first request (SCM_RIGHTS), and the
+ * server thread maps it.  Then each side spins before a receive only while
+ * the other works, as the channel does.  A peer that sends no page (a raw
+ * connection) simply gets no spinning. */
 struct link {
     int fd;
     unsigned char *buffer; /* received, not yet returned: [start, end) */
     size_t start, end, capacity;
+    struct peerwait wait;
+    int attach_fd; /* client: the page to send with the first frame, or -1 */
+    bool take_fd;  /* server: the first read may carry the client's page */
 };
 
 enum link_status { LINK_OK, LINK_CLOSED, LINK_BAD, LINK_TOO_LARGE };
@@ -65,14 +74,20 @@ static void link_open(struct link *link, int fd)
     link->buffer = xcalloc(1, LINK_BUFFER);
     link->capacity = LINK_BUFFER;
     link->start = link->end = 0;
+    link->wait = (struct peerwait){.page = NULL};
+    link->attach_fd = -1;
+    link->take_fd = false;
 }
 
 static void link_close(struct link *link)
 {
     if (link->fd >= 0)
         close(link->fd);
+    if (link->attach_fd >= 0)
+        close(link->attach_fd);
     free(link->buffer);
-    *link = (struct link){.fd = -1};
+    peerwait_close(&link->wait);
+    *link = (struct link){.fd = -1, .attach_fd = -1};
 }
 
 /* One value, header and payload in one send(): the peer wakes once.
@@ -95,7 +110,30 @@ static enum link_status link_send(struct link *link, const struct value *value)
     enum link_status status = LINK_OK;
     size_t done = 0, total = HEADER_SIZE + length;
     while (done < total) {
-        ssize_t sent = send(link->fd, frame + done, total - done, MSG_NOSIGNAL);
+        ssize_t sent;
+        if (link->attach_fd >= 0) { /* the first frame carries the page */
+            union {
+                struct cmsghdr header;
+                char space[CMSG_SPACE(sizeof(int))];
+            } control = {0};
+            struct iovec vector = {.iov_base = frame + done,
+                                   .iov_len = total - done};
+            struct msghdr message = {.msg_iov = &vector, .msg_iovlen = 1,
+                                     .msg_control = control.space,
+                                     .msg_controllen = sizeof control.space};
+            struct cmsghdr *cmsg = CMSG_FIRSTHDR(&message);
+            cmsg->cmsg_level = SOL_SOCKET;
+            cmsg->cmsg_type = SCM_RIGHTS;
+            cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+            memcpy(CMSG_DATA(cmsg), &link->attach_fd, sizeof(int));
+            sent = sendmsg(link->fd, &message, MSG_NOSIGNAL);
+            if (sent >= 0) {
+                close(link->attach_fd);
+                link->attach_fd = -1;
+            }
+        } else {
+            sent = send(link->fd, frame + done, total - done, MSG_NOSIGNAL);
+        }
         if (sent == -1 && errno == EINTR)
             continue;
         if (sent == -1 && (errno == EPIPE || errno == ECONNRESET)) {
@@ -108,7 +146,40 @@ static enum link_status link_send(struct link *link, const struct value *value)
     }
     if (frame != small)
         free(frame);
+    if (status == LINK_OK)
+        peerwait_sent(&link->wait);
     return status;
+}
+
+/* recv(), or for the server's first read recvmsg(), which also takes the
+ * client's peerwait page if it sent one. */
+static ssize_t link_read(struct link *link, void *data, size_t size)
+{
+    if (!link->take_fd)
+        return recv(link->fd, data, size, 0);
+    union {
+        struct cmsghdr header;
+        char space[CMSG_SPACE(sizeof(int))];
+    } control;
+    struct iovec vector = {.iov_base = data, .iov_len = size};
+    struct msghdr message = {.msg_iov = &vector, .msg_iovlen = 1,
+                             .msg_control = control.space,
+                             .msg_controllen = sizeof control.space};
+    ssize_t got = recvmsg(link->fd, &message, MSG_CMSG_CLOEXEC);
+    if (got <= 0)
+        return got;
+    link->take_fd = false;
+    for (struct cmsghdr *cmsg = CMSG_FIRSTHDR(&message); cmsg != NULL;
+         cmsg = CMSG_NXTHDR(&message, cmsg))
+        if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS &&
+            cmsg->cmsg_len == CMSG_LEN(sizeof(int))) {
+            int fd;
+            memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
+            if (link->wait.page == NULL)
+                peerwait_open(&link->wait, fd, 1);
+            close(fd);
+        }
+    return got;
 }
 
 /* Read more bytes; false when the peer is gone (end of file, reset). */
@@ -127,8 +198,8 @@ static bool link_fill(struct link *link, size_t wanted)
         }
     }
     for (;;) {
-        ssize_t got = recv(link->fd, link->buffer + link->end,
-                           link->capacity - link->end, 0);
+        ssize_t got = link_read(link, link->buffer + link->end,
+                                link->capacity - link->end);
         if (got > 0) {
             link->end += (size_t)got;
             return true;
@@ -143,7 +214,18 @@ static bool link_fill(struct link *link, size_t wanted)
 /* The next value.  LINK_BAD: not a value frame, or not a valid value;
  * LINK_TOO_LARGE: a length over MANAGER_FRAME_MAX (nothing allocated for
  * it); LINK_CLOSED: the peer went away, even in the middle of a frame. */
+static enum link_status link_receive(struct link *link, struct value *out);
+
 static enum link_status link_recv(struct link *link, struct value *out)
+{
+    if (link->end == link->start)
+        peerwait_before_receive(&link->wait, -1);
+    enum link_status status = link_receive(link, out);
+    peerwait_after_receive(&link->wait, status == LINK_OK);
+    return status;
+}
+
+static enum link_status link_receive(struct link *link, struct value *out)
 {
     *out = value_none();
     while (link->end - link->start < HEADER_SIZE)
@@ -457,6 +539,7 @@ static void *serve_connection(void *arg)
 {
     struct link link;
     link_open(&link, (int)(intptr_t)arg);
+    link.take_fd = true;
     pid_t peer = peer_pid(link.fd);
     for (;;) {
         struct value request;
@@ -667,6 +750,9 @@ static void forget_connection(void)
          * closed its descriptor in this child, and the number may have been
          * reused since: never close it here. */
         free(cached.link.buffer);
+        peerwait_close(&cached.link.wait); /* our copy of its mapping */
+        if (cached.link.attach_fd >= 0)
+            close(cached.link.attach_fd);
     }
     cached.open = false;
 }
@@ -725,6 +811,9 @@ static enum manager_status call(struct manager *manager, int64_t id,
             return gone("no server listens at its address");
         }
         link_open(&cached.link, fd);
+        int page = peerwait_page();
+        peerwait_open(&cached.link.wait, page, 0);
+        cached.link.attach_fd = page; /* sent with the first request */
         cached.serial = manager->serial;
         cached.pid = me;
         cached.open = true;

@@ -25,6 +25,10 @@
  * gotcha: change a list you got from a dict, and the manager's list stays
  * as it was until you set it back).
  *
+ * A call's reply is awaited as the channel awaits a message: spinning
+ * first, while the server thread works (common/peerwait.h; the client
+ * passes the shared page with its first request), then asleep.
+ *
  * Connections, as CPython keeps them: one per (process, thread), opened by
  * its first call and kept for the next ones.  A proxy is a plain struct
  * (manager, object id): copy it, or fork after making it, and the child
