@@ -93,6 +93,13 @@ else
 $(info lab 10 cluster: not built, $(MPICC) not found: apt-get install openmpi-bin libopenmpi-dev (or make deps))
 endif
 
+# The manager's TCP key check (common/manager.c) uses OpenSSL's libcrypto:
+# only that object and the programs that link it need its flags.
+CRYPTO_CFLAGS := $(shell pkg-config --cflags libcrypto 2>/dev/null)
+CRYPTO_LIBS   := $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
+$(OBJ)/common/manager.o: CFLAGS += $(CRYPTO_CFLAGS)
+$(BIN)/share $(TEST_BIN): LDLIBS += $(CRYPTO_LIBS)
+
 # The tests run the lab binaries of the same variant, found through BIN_DIR.
 $(OBJ)/tests/%.o: CFLAGS += -DBIN_DIR='"$(abspath $(BIN))"' -DVARIANT='"$(VARIANT)"' \
                              -DSOURCE_DIR='"$(abspath .)"'

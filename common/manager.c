@@ -29,7 +29,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -39,6 +47,13 @@ struct manager {
     char *directory; /* in `directories`: cleanup.h keeps the pointer */
     char address[sizeof(((struct sockaddr_un *)0)->sun_path)];
     bool connect_per_call;
+    /* TCP (manager_start_tcp, manager_connect): the address served on or
+     * connected to, "127.0.0.1:PORT", and the shared key.  `remote`: this
+     * handle reaches its manager over TCP only (manager_connect). */
+    char tcp[64];
+    unsigned char key[MANAGER_KEY_MAX];
+    size_t key_size;
+    bool remote;
     uint64_t serial; /* tells this manager from an earlier one at the same
                         address in a thread's connection cache */
 };
@@ -249,6 +264,95 @@ static enum link_status link_receive(struct link *link, struct value *out)
     return valid ? LINK_OK : LINK_BAD;
 }
 
+/* ---- The key, proven both ways (TCP) --------------------------------------
+ *
+ * CPython's scheme (multiprocessing.connection): the server sends a random
+ * challenge, the client answers with HMAC(key, challenge), the server says
+ * welcome or failure; then the same the other way round, so each side
+ * knows the other holds the key, and the key itself never crosses the
+ * wire.  HMAC-SHA256 from OpenSSL's libcrypto; the digests are compared in
+ * constant time (CRYPTO_memcmp), so timing does not tell how much of a
+ * forged answer was right. */
+#define CHALLENGE_PREFIX "#CHALLENGE#"
+enum { CHALLENGE_RANDOM = 32, DIGEST_SIZE = 32 };
+
+static void digest_of(const unsigned char *key, size_t key_size,
+                      const void *message, size_t size,
+                      unsigned char digest[DIGEST_SIZE])
+{
+    unsigned int length = DIGEST_SIZE;
+    if (HMAC(EVP_sha256(), key, (int)key_size, message, size, digest,
+             &length) == NULL ||
+        length != DIGEST_SIZE)
+        die_at(__FILE__, __LINE__, "HMAC-SHA256", EINVAL);
+}
+
+/* Send a challenge; true if the answer proves the key.  *why on failure. */
+static bool deliver_challenge(struct link *link, const unsigned char *key,
+                              size_t key_size, const char **why)
+{
+    unsigned char challenge[sizeof CHALLENGE_PREFIX - 1 + CHALLENGE_RANDOM];
+    memcpy(challenge, CHALLENGE_PREFIX, sizeof CHALLENGE_PREFIX - 1);
+    unsigned char *random = challenge + sizeof CHALLENGE_PREFIX - 1;
+    for (size_t got = 0; got < CHALLENGE_RANDOM;) {
+        ssize_t n = getrandom(random + got, CHALLENGE_RANDOM - got, 0);
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n == -1)
+            die_at(__FILE__, __LINE__, "getrandom", errno);
+        got += (size_t)n;
+    }
+    struct value message = value_bytes(challenge, sizeof challenge), answer;
+    bool sent = link_send(link, &message) == LINK_OK;
+    value_free(&message);
+    *why = "the connection closed during the key check";
+    if (!sent || link_recv(link, &answer) != LINK_OK)
+        return false;
+    unsigned char expected[DIGEST_SIZE];
+    digest_of(key, key_size, challenge, sizeof challenge, expected);
+    bool right = answer.kind == VALUE_STRING &&
+                 answer.string.length == DIGEST_SIZE &&
+                 CRYPTO_memcmp(answer.string.bytes, expected, DIGEST_SIZE) == 0;
+    value_free(&answer);
+    struct value verdict = value_string(right ? "#WELCOME#" : "#FAILURE#");
+    link_send(link, &verdict);
+    value_free(&verdict);
+    *why = "its answer to our challenge was wrong: it does not hold our key";
+    return right;
+}
+
+/* Answer a challenge; true if the other side welcomed the answer. */
+static bool answer_challenge(struct link *link, const unsigned char *key,
+                             size_t key_size, const char **why)
+{
+    struct value challenge, verdict;
+    *why = "the connection closed during the key check";
+    if (link_recv(link, &challenge) != LINK_OK)
+        return false;
+    size_t prefix = sizeof CHALLENGE_PREFIX - 1;
+    if (challenge.kind != VALUE_STRING ||
+        challenge.string.length != prefix + CHALLENGE_RANDOM ||
+        memcmp(challenge.string.bytes, CHALLENGE_PREFIX, prefix) != 0) {
+        value_free(&challenge);
+        *why = "it sent no valid challenge";
+        return false;
+    }
+    unsigned char digest[DIGEST_SIZE];
+    digest_of(key, key_size, challenge.string.bytes, challenge.string.length,
+              digest);
+    value_free(&challenge);
+    struct value answer = value_bytes(digest, DIGEST_SIZE);
+    bool sent = link_send(link, &answer) == LINK_OK;
+    value_free(&answer);
+    if (!sent || link_recv(link, &verdict) != LINK_OK)
+        return false;
+    bool welcome = verdict.kind == VALUE_STRING &&
+                   strcmp(verdict.string.bytes, "#WELCOME#") == 0;
+    value_free(&verdict);
+    *why = "it refused our answer to its challenge: a different key";
+    return welcome;
+}
+
 /* ---- 2. The server -------------------------------------------------------- */
 
 /* One object: a dict (keys[i] -> values[i], in insertion order) or a list
@@ -265,6 +369,8 @@ static struct {
     size_t count, capacity;
     const char *socket_path;
     atomic_int connections;
+    unsigned char key[MANAGER_KEY_MAX]; /* TCP connections must prove it */
+    size_t key_size;
 } server = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* Python's ==, for dict keys: 1 and 1.0 are one key. */
@@ -535,12 +641,36 @@ static pid_t peer_pid(int fd)
 }
 
 /* One client connection, until it closes or misbehaves. */
+/* arg: the descriptor, times 2, plus 1 for a TCP connection. */
 static void *serve_connection(void *arg)
 {
+    intptr_t word = (intptr_t)arg;
+    bool tcp = word & 1;
     struct link link;
-    link_open(&link, (int)(intptr_t)arg);
-    link.take_fd = true;
-    pid_t peer = peer_pid(link.fd);
+    link_open(&link, (int)(word >> 1));
+    link.take_fd = !tcp; /* a page can only come over a Unix socket */
+    pid_t peer = tcp ? 0 : peer_pid(link.fd);
+    if (tcp) {
+        struct sockaddr_in from;
+        socklen_t size = sizeof from;
+        char where[64] = "?";
+        if (getpeername(link.fd, (struct sockaddr *)&from, &size) == 0) {
+            char host[INET_ADDRSTRLEN] = "?";
+            inet_ntop(AF_INET, &from.sin_addr, host, sizeof host);
+            snprintf(where, sizeof where, "%s:%d", host, ntohs(from.sin_port));
+        }
+        const char *why = NULL;
+        if (!deliver_challenge(&link, server.key, server.key_size, &why) ||
+            !answer_challenge(&link, server.key, server.key_size, &why)) {
+            fprintf(stderr,
+                    "manager: TCP connection from %s refused: %s; the "
+                    "server goes on\n",
+                    where, why);
+            link_close(&link);
+            atomic_fetch_sub(&server.connections, 1);
+            return NULL;
+        }
+    }
     for (;;) {
         struct value request;
         enum link_status status = link_recv(&link, &request);
@@ -583,14 +713,23 @@ static void *serve_connection(void *arg)
 }
 
 /* The server's main loop: accept, and a thread per connection. */
-static _Noreturn void serve(int listener)
+static _Noreturn void serve(int listener, int tcp_listener)
 {
     pthread_attr_t detached;
     CHECK_PT(pthread_attr_init(&detached));
     CHECK_PT(pthread_attr_setdetachstate(&detached, PTHREAD_CREATE_DETACHED));
     CHECK_PT(pthread_attr_setstacksize(&detached, 256 * 1024));
+    struct pollfd listeners[2] = {{.fd = listener, .events = POLLIN},
+                                  {.fd = tcp_listener, .events = POLLIN}};
     for (;;) {
-        int fd = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+        if (poll(listeners, tcp_listener >= 0 ? 2 : 1, -1) == -1) {
+            if (errno == EINTR)
+                continue;
+            die_at(__FILE__, __LINE__, "poll", errno);
+        }
+        bool tcp = tcp_listener >= 0 && (listeners[1].revents & POLLIN);
+        int fd = accept4(tcp ? tcp_listener : listener, NULL, NULL,
+                         SOCK_CLOEXEC);
         if (fd == -1 && (errno == EINTR || errno == ECONNABORTED))
             continue;
         if (fd == -1)
@@ -602,10 +741,41 @@ static _Noreturn void serve(int listener)
             close(fd);
             continue;
         }
+        if (tcp) { /* small frames each way: send them now, not batched */
+            int one = 1;
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        }
         pthread_t thread;
         CHECK_PT(pthread_create(&thread, &detached, serve_connection,
-                                (void *)(intptr_t)fd));
+                                (void *)(((intptr_t)fd << 1) | tcp)));
     }
+}
+
+/* What the starter passes the server, in a memfd. */
+struct server_config {
+    char tcp[64]; /* "127.0.0.1:PORT", or empty: no TCP */
+    size_t key_size;
+    unsigned char key[MANAGER_KEY_MAX];
+};
+
+/* "HOST:PORT" with an IPv4 HOST and a PORT from 0 to 65535. */
+static bool parse_tcp(const char *text, struct sockaddr_in *out)
+{
+    const char *colon = strrchr(text, ':');
+    if (colon == NULL || colon == text || (size_t)(colon - text) >= 32)
+        return false;
+    char host[32];
+    memcpy(host, text, (size_t)(colon - text));
+    host[colon - text] = '\0';
+    char *end;
+    errno = 0;
+    unsigned long port = strtoul(colon + 1, &end, 10);
+    if (colon[1] < '0' || colon[1] > '9' || *end != '\0' || errno != 0 ||
+        port > 65535)
+        return false;
+    *out = (struct sockaddr_in){.sin_family = AF_INET,
+                                .sin_port = htons((uint16_t)port)};
+    return inet_pton(AF_INET, host, &out->sin_addr) == 1;
 }
 
 /* How the server process starts: fork, then exec this same program
@@ -626,25 +796,57 @@ __attribute__((constructor)) static void server_entry(void)
     if (spec == NULL)
         return; /* an ordinary start of the program */
     static char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-    int ready = -1;
-    if (sscanf(spec, "%d,%107[^\n]", &ready, path) != 2)
+    int ready = -1, config = -1;
+    if (sscanf(spec, "%d,%d,%107[^\n]", &ready, &config, path) != 3)
         die_at(__FILE__, __LINE__, "manager: bad " SERVER_ENVIRONMENT, EINVAL);
     unsetenv(SERVER_ENVIRONMENT);
     server.socket_path = path;
+    /* The configuration, from a memfd (not the environment: the key must
+     * not show in /proc/PID/environ): the TCP address, then the key. */
+    struct server_config settings;
+    if (pread(config, &settings, sizeof settings, 0) != sizeof settings ||
+        settings.key_size > MANAGER_KEY_MAX ||
+        memchr(settings.tcp, '\0', sizeof settings.tcp) == NULL)
+        die_at(__FILE__, __LINE__, "manager: bad configuration", EINVAL);
+    close(config);
+    memcpy(server.key, settings.key, settings.key_size);
+    server.key_size = settings.key_size;
+    char tcp[sizeof settings.tcp];
+    memcpy(tcp, settings.tcp, sizeof tcp);
+    explicit_bzero(&settings, sizeof settings);
+
     int listener = CHECK(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     struct sockaddr_un address = {.sun_family = AF_UNIX};
     memcpy(address.sun_path, path, sizeof address.sun_path);
     CHECK(bind(listener, (struct sockaddr *)&address, sizeof address));
     CHECK(listen(listener, 128));
-    char token = 1;
-    CHECK(write(ready, &token, 1));
+    int tcp_listener = -1;
+    uint16_t port = 0;
+    if (tcp[0] != '\0') {
+        struct sockaddr_in where;
+        if (!parse_tcp(tcp, &where))
+            die_at(__FILE__, __LINE__, "manager: bad TCP address", EINVAL);
+        tcp_listener = CHECK(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        int one = 1;
+        CHECK(setsockopt(tcp_listener, SOL_SOCKET, SO_REUSEADDR, &one,
+                         sizeof one));
+        CHECK(bind(tcp_listener, (struct sockaddr *)&where, sizeof where));
+        CHECK(listen(tcp_listener, 128));
+        socklen_t size = sizeof where;
+        CHECK(getsockname(tcp_listener, (struct sockaddr *)&where, &size));
+        port = ntohs(where.sin_port);
+    }
+    unsigned char token[3] = {1, (unsigned char)(port >> 8),
+                              (unsigned char)port};
+    CHECK(write(ready, token, sizeof token));
     close(ready);
-    serve(listener);
+    serve(listener, tcp_listener);
 }
 
 struct server_start {
     struct manager *manager;
-    int ready[2]; /* the server writes one byte once it listens */
+    int ready[2]; /* the server writes 3 bytes once it listens: 1, port */
+    int config;   /* a memfd holding a struct server_config */
 };
 
 /* In the forked child: become the server (see server_entry). */
@@ -654,11 +856,13 @@ static int server_main(void *arg)
     close(start->ready[0]);
     int flags = CHECK(fcntl(start->ready[1], F_GETFD));
     CHECK(fcntl(start->ready[1], F_SETFD, flags & ~FD_CLOEXEC));
+    flags = CHECK(fcntl(start->config, F_GETFD));
+    CHECK(fcntl(start->config, F_SETFD, flags & ~FD_CLOEXEC));
     /* The environment, plus ours (a new array: setenv() takes a lock that
      * another thread of the parent may have held at the fork). */
     char spec[256];
-    snprintf(spec, sizeof spec, SERVER_ENVIRONMENT "=%d,%s", start->ready[1],
-             start->manager->address);
+    snprintf(spec, sizeof spec, SERVER_ENVIRONMENT "=%d,%d,%s",
+             start->ready[1], start->config, start->manager->address);
     size_t count = 0;
     while (environ[count] != NULL)
         count++;
@@ -678,7 +882,19 @@ static int directories_used;
 
 struct manager *manager_start(void)
 {
-    static uint64_t serials;
+    return manager_start_tcp(NULL, NULL, 0);
+}
+
+static uint64_t serials;
+
+struct manager *manager_start_tcp(const char *tcp, const void *key,
+                                  size_t key_size)
+{
+    struct sockaddr_in where;
+    if (tcp != NULL && (!parse_tcp(tcp, &where) || key_size == 0 ||
+                        key_size > MANAGER_KEY_MAX))
+        die_at(__FILE__, __LINE__,
+               "manager_start_tcp: bad address or key size", EINVAL);
     if (directories_used == MANAGERS_MAX)
         die_at(__FILE__, __LINE__, "manager_start: too many managers", EMFILE);
     struct manager *manager = xcalloc(1, sizeof *manager);
@@ -692,22 +908,74 @@ struct manager *manager_start(void)
         die_at(__FILE__, __LINE__, "manager: socket path too long",
                ENAMETOOLONG);
 
+    struct server_config settings = {.key_size = key_size};
+    if (tcp != NULL) {
+        snprintf(settings.tcp, sizeof settings.tcp, "%s", tcp);
+        memcpy(settings.key, key, key_size);
+        memcpy(manager->key, key, key_size);
+        manager->key_size = key_size;
+    }
     struct server_start start = {.manager = manager};
+    start.config = CHECK(memfd_create("manager-config", MFD_CLOEXEC));
+    if (write(start.config, &settings, sizeof settings) != sizeof settings)
+        die_at(__FILE__, __LINE__, "write(manager configuration)", errno);
+    explicit_bzero(&settings, sizeof settings);
     CHECK(pipe2(start.ready, O_CLOEXEC));
     proc_start_keeping(&manager->server, "manager", server_main, &start,
-                       PROC_FDS(start.ready[1]));
+                       PROC_FDS(start.ready[1], start.config));
     close(start.ready[1]);
-    char token;
-    ssize_t got;
-    while ((got = read(start.ready[0], &token, 1)) == -1 && errno == EINTR)
-        ;
+    close(start.config);
+    unsigned char token[3];
+    size_t got = 0;
+    while (got < sizeof token) {
+        ssize_t n = read(start.ready[0], token + got, sizeof token - got);
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
     close(start.ready[0]);
-    if (got != 1) { /* it died before listening: its error is on stderr */
+    if (got != sizeof token) { /* it died first: its error is on stderr */
         proc_join(&manager->server, -1);
         die_at(__FILE__, __LINE__, "manager: the server did not start",
                ECHILD);
     }
+    if (tcp != NULL) {
+        char host[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, &where.sin_addr, host, sizeof host);
+        snprintf(manager->tcp, sizeof manager->tcp, "%s:%u", host,
+                 (unsigned)token[1] << 8 | token[2]);
+    }
     return manager;
+}
+
+struct manager *manager_connect(const char *tcp, const void *key,
+                                size_t key_size)
+{
+    struct sockaddr_in where;
+    if (tcp == NULL || !parse_tcp(tcp, &where) || key_size == 0 ||
+        key_size > MANAGER_KEY_MAX)
+        die_at(__FILE__, __LINE__, "manager_connect: bad address or key size",
+               EINVAL);
+    struct manager *manager = xcalloc(1, sizeof *manager);
+    manager->serial = ((uint64_t)getpid() << 24) | ++serials;
+    manager->remote = true;
+    snprintf(manager->tcp, sizeof manager->tcp, "%s", tcp);
+    memcpy(manager->key, key, key_size);
+    manager->key_size = key_size;
+    return manager;
+}
+
+const char *manager_tcp_address(const struct manager *manager)
+{
+    return manager->tcp[0] != '\0' ? manager->tcp : NULL;
+}
+
+struct manager_proxy manager_proxy_at(struct manager *manager, int64_t id,
+                                      enum manager_kind kind)
+{
+    return (struct manager_proxy){.manager = manager, .id = id, .kind = kind};
 }
 
 pid_t manager_pid(const struct manager *manager)
@@ -784,6 +1052,43 @@ int manager_connect_raw(const struct manager *manager)
     return fd;
 }
 
+/* A TCP connection to a remote manager, the key proven both ways.
+ * Returns the descriptor, or -1 with *status GONE (no one listens) or
+ * AUTH_ERROR (the key check failed; error_text says which side refused). */
+static int connect_tcp(const struct manager *manager,
+                       enum manager_status *status)
+{
+    struct sockaddr_in where;
+    *status = MANAGER_GONE;
+    if (!parse_tcp(manager->tcp, &where))
+        return -1;
+    int fd = CHECK(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    while (connect(fd, (struct sockaddr *)&where, sizeof where) == -1) {
+        if (errno == EINTR)
+            continue;
+        close(fd);
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    struct link link;
+    link_open(&link, fd);
+    const char *why = NULL;
+    bool proven = answer_challenge(&link, manager->key, manager->key_size,
+                                   &why) &&
+                  deliver_challenge(&link, manager->key, manager->key_size,
+                                    &why);
+    link.fd = -1; /* the descriptor stays open for the caller */
+    link_close(&link);
+    if (proven)
+        return fd;
+    close(fd);
+    *status = MANAGER_AUTH_ERROR;
+    snprintf(error_text, sizeof error_text,
+             "the manager at %s failed the key check: %s", manager->tcp, why);
+    return -1;
+}
+
 static enum manager_status gone(const char *why)
 {
     snprintf(error_text, sizeof error_text, "the manager is gone: %s", why);
@@ -805,15 +1110,21 @@ static enum manager_status call(struct manager *manager, int64_t id,
     if (cached.open && (cached.serial != manager->serial || cached.pid != me))
         forget_connection();
     if (!cached.open) {
-        int fd = manager_connect_raw(manager);
+        enum manager_status refused = MANAGER_GONE;
+        int fd = manager->remote ? connect_tcp(manager, &refused)
+                                 : manager_connect_raw(manager);
         if (fd == -1) {
             value_free(&request);
+            if (refused == MANAGER_AUTH_ERROR)
+                return refused;
             return gone("no server listens at its address");
         }
         link_open(&cached.link, fd);
-        int page = peerwait_page();
-        peerwait_open(&cached.link.wait, page, 0);
-        cached.link.attach_fd = page; /* sent with the first request */
+        if (!manager->remote) { /* a page can only go over a Unix socket */
+            int page = peerwait_page();
+            peerwait_open(&cached.link.wait, page, 0);
+            cached.link.attach_fd = page; /* sent with the first request */
+        }
         cached.serial = manager->serial;
         cached.pid = me;
         cached.open = true;
@@ -1058,6 +1369,14 @@ enum manager_status manager_format(const struct manager_proxy *object,
     return MANAGER_OK;
 }
 
+void manager_disconnect(struct manager *manager)
+{
+    if (cached.open && cached.serial == manager->serial)
+        forget_connection();
+    explicit_bzero(manager->key, sizeof manager->key);
+    free(manager);
+}
+
 bool manager_shutdown(struct manager *manager)
 {
     /* Our own connection goes first: the server's thread for it ends. */
@@ -1106,6 +1425,7 @@ const char *manager_status_name(enum manager_status status)
     case MANAGER_TYPE_ERROR: return "TypeError";
     case MANAGER_TOO_LARGE: return "too large";
     case MANAGER_BAD_REPLY: return "bad reply";
+    case MANAGER_AUTH_ERROR: return "AuthenticationError";
     }
     return "unknown";
 }

@@ -77,7 +77,11 @@ enum manager_status {
     MANAGER_TYPE_ERROR,  /* a list as a dict key; a method of the wrong kind */
     MANAGER_TOO_LARGE,   /* the request would be over MANAGER_FRAME_MAX */
     MANAGER_BAD_REPLY,   /* the reply was not a valid frame (connection dropped) */
+    MANAGER_AUTH_ERROR,  /* TCP: the key check failed, on either side */
 };
+
+/* The longest shared key for TCP (CPython's authkey: 32 random bytes). */
+enum { MANAGER_KEY_MAX = 64 };
 
 /* The largest frame payload the server or a client accepts.  Every length
  * read from a socket is checked against it before anything is allocated. */
@@ -103,6 +107,36 @@ struct manager_proxy {
  * and before any client process is forked.  Never fails: a system failure
  * stops the program. */
 struct manager *manager_start(void);
+
+/* manager_start(), serving over TCP as well, on `tcp` ("127.0.0.1:PORT";
+ * PORT 0: any free port, see manager_tcp_address) -- CPython's
+ * BaseManager(address=(host, port), authkey=key), the documents' processes
+ * "spread across machines".  Every TCP connection must prove the key
+ * (1 to MANAGER_KEY_MAX bytes), and the server must prove it back: an
+ * HMAC-SHA256 challenge each way (OpenSSL's libcrypto), so the key never
+ * crosses the wire.  A client with a wrong key is refused, and the server
+ * logs one line and goes on; the client's call returns MANAGER_AUTH_ERROR.
+ * The Unix socket stays as it is: its 0700 directory already keeps other
+ * users out.  A bad address or key size stops the program (EINVAL). */
+struct manager *manager_start_tcp(const char *tcp, const void *key,
+                                  size_t key_size);
+
+/* The TCP address the manager serves on, "127.0.0.1:41234", or NULL. */
+const char *manager_tcp_address(const struct manager *manager);
+
+/* A handle on a manager served over TCP, by this program or another: its
+ * calls go over TCP, each connection proving the key both ways.  Nothing
+ * is checked now: an unreachable manager shows at the first call as
+ * MANAGER_GONE, a wrong key as MANAGER_AUTH_ERROR (manager_error_text()
+ * says which side refused).  Free it with manager_disconnect(). */
+struct manager *manager_connect(const char *tcp, const void *key,
+                                size_t key_size);
+void manager_disconnect(struct manager *manager);
+
+/* A proxy for an object known by its id: a manager numbers its objects
+ * 1, 2, ... in the order they were made. */
+struct manager_proxy manager_proxy_at(struct manager *manager, int64_t id,
+                                      enum manager_kind kind);
 
 /* Stop the server, reap it, remove its socket and directory, free the
  * handle.  A server that does not stop within 10 s is killed.  Returns
@@ -166,7 +200,9 @@ enum manager_status manager_format(const struct manager_proxy *object,
                                    char *buffer, size_t size);
 
 /* What the last failed call of this thread was, in Python's words
- * ("KeyError: 3", "the manager is gone: connection closed"). */
+ * ("KeyError: 3", "the manager is gone: connection closed",
+ * "the manager at 127.0.0.1:5000 failed the key check: it refused our
+ * answer to its challenge: a different key"). */
 const char *manager_error_text(void);
 
 /* "ok", "gone", "KeyError", "IndexError", "TypeError", "too large",

@@ -23,6 +23,8 @@ have_package libtsan2 || missing+=(libtsan2)
 # every Debian system, named here for minimal images.
 command -v perl >/dev/null 2>&1 || missing+=(perl-base)
 command -v script >/dev/null 2>&1 || missing+=(bsdutils)
+# The manager's TCP key check (HMAC-SHA256): OpenSSL's libcrypto.
+have_package libssl-dev || missing+=(libssl-dev)
 # The bench's peer: the same experiments in real CPython.
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 # Lab 10 cluster: Open MPI (mpirun, and mpicc to build the lab).

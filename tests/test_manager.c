@@ -24,6 +24,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -415,6 +417,191 @@ START_TEST(shutdown_leaves_no_process_socket_or_directory)
 }
 END_TEST
 
+/* ---- TCP, the key proven both ways -------------------------------------------- */
+
+static const unsigned char right_key[32] = "the key shared by every process";
+static const unsigned char wrong_key[32] = "not the key at all, but as long";
+
+struct remote_args {
+    char address[64];
+    const unsigned char *key;
+    int64_t dict_id;
+};
+
+/* A client that knows only the address, the key and an object id. */
+static int remote_client(void *arg)
+{
+    struct remote_args *a = arg;
+    struct manager *remote = manager_connect(a->address, a->key, 32);
+    struct manager_proxy d = manager_proxy_at(remote, a->dict_id, MANAGER_DICT);
+    struct value key = value_string("over tcp"), value = value_float(2.5);
+    enum manager_status status = manager_dict_set(&d, &key, &value);
+    value_free(&key);
+    /* Refused by the server: the client is told so, in those words. */
+    bool told = status == MANAGER_AUTH_ERROR &&
+                strstr(manager_error_text(), "refused our answer to its "
+                                             "challenge: a different key") !=
+                    NULL;
+    manager_disconnect(remote);
+    return status == MANAGER_OK ? 0 : told ? 7 : 1;
+}
+
+static struct manager *start_logged(int *log, const char *tcp)
+{
+    *log = memory_file("manager-log");
+    int saved = dup(STDERR_FILENO);
+    ck_assert_int_eq(dup2(*log, STDERR_FILENO), STDERR_FILENO);
+    struct manager *manager = manager_start_tcp(tcp, right_key, 32);
+    ck_assert_int_eq(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+    close(saved);
+    return manager;
+}
+
+START_TEST(tcp_with_the_key_works_and_a_wrong_key_is_refused_by_the_server)
+{
+    int log;
+    struct manager *manager = start_logged(&log, "127.0.0.1:0");
+    const char *address = manager_tcp_address(manager);
+    ck_assert_ptr_nonnull(address);
+    ck_assert_msg(strncmp(address, "127.0.0.1:", 10) == 0 &&
+                      atoi(address + 10) > 0,
+                  "%s", address);
+    struct manager_proxy d;
+    EXPECT_OK(manager_dict(manager, &d));
+    struct remote_args a = {.key = right_key, .dict_id = d.id};
+    snprintf(a.address, sizeof a.address, "%s", address);
+
+    struct proc child;
+    proc_start(&child, "remote", remote_client, &a);
+    ck_assert(proc_join(&child, 10 * time_scale()));
+    ck_assert_int_eq(child.exitcode, 0);
+    char printed[128];
+    EXPECT_OK(manager_format(&d, printed, sizeof printed));
+    ck_assert_str_eq(printed, "{'over tcp': 2.5}");
+
+    a.key = wrong_key;
+    proc_start(&child, "intruder", remote_client, &a);
+    ck_assert(proc_join(&child, 10 * time_scale()));
+    ck_assert_int_eq(child.exitcode, 7); /* MANAGER_AUTH_ERROR */
+    size_t length = 0;
+    EXPECT_OK(manager_dict_len(&d, &length)); /* unchanged, still serving */
+    ck_assert_uint_eq(length, 1);
+    ck_assert(manager_shutdown(manager));
+    char text[4096];
+    read_all(log, text, sizeof text);
+    ck_assert_msg(strstr(text, "manager: TCP connection from 127.0.0.1:") !=
+                          NULL &&
+                      strstr(text, "refused: its answer to our challenge was "
+                                   "wrong: it does not hold our key") != NULL,
+                  "%s", text);
+    ck_assert_int_eq(count_lines(text), 1);
+}
+END_TEST
+
+/* Frames by hand, for an impostor server. */
+static void send_string(int fd, const void *bytes, size_t length)
+{
+    unsigned char frame[256];
+    struct channel_frame_header header = {.length = (uint32_t)(5 + length),
+                                          .kind = CHANNEL_FRAME_VALUE};
+    uint32_t count = (uint32_t)length;
+    memcpy(frame, &header, sizeof header);
+    frame[sizeof header] = 'S';
+    memcpy(frame + sizeof header + 1, &count, 4);
+    memcpy(frame + sizeof header + 5, bytes, length);
+    ck_assert_int_eq(write(fd, frame, sizeof header + 5 + length),
+                     (ssize_t)(sizeof header + 5 + length));
+}
+
+static size_t read_frame(int fd, unsigned char *payload, size_t size)
+{
+    struct channel_frame_header header;
+    ck_assert_int_eq(recv(fd, &header, sizeof header, MSG_WAITALL),
+                     sizeof header);
+    ck_assert_uint_le(header.length, size);
+    ck_assert_int_eq(recv(fd, payload, header.length, MSG_WAITALL),
+                     (ssize_t)header.length);
+    return header.length;
+}
+
+struct impostor {
+    int listener;
+};
+
+/* Plays a server that does not hold the key: it challenges, lies that the
+ * answer was right, then answers the client's challenge with garbage. */
+static void *play_impostor(void *arg)
+{
+    struct impostor *impostor = arg;
+    int fd = accept(impostor->listener, NULL, NULL);
+    unsigned char payload[256], challenge[43] = "#CHALLENGE#";
+    memset(challenge + 11, 7, 32);
+    send_string(fd, challenge, sizeof challenge);
+    read_frame(fd, payload, sizeof payload); /* the client's answer */
+    send_string(fd, "#WELCOME#", 9);         /* a lie */
+    read_frame(fd, payload, sizeof payload); /* the client's challenge */
+    unsigned char garbage[32] = {0};
+    send_string(fd, garbage, sizeof garbage);
+    size_t got = read_frame(fd, payload, sizeof payload);
+    /* The client says failure: 'S', 9, "#FAILURE#". */
+    bool failure = got == 14 && memcmp(payload + 5, "#FAILURE#", 9) == 0;
+    close(fd);
+    return failure ? (void *)1 : NULL;
+}
+
+START_TEST(a_server_without_the_key_is_refused_by_the_client)
+{
+    struct impostor impostor;
+    impostor.listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in where = {.sin_family = AF_INET,
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    ck_assert_int_eq(bind(impostor.listener, (struct sockaddr *)&where,
+                          sizeof where), 0);
+    ck_assert_int_eq(listen(impostor.listener, 4), 0);
+    socklen_t size = sizeof where;
+    getsockname(impostor.listener, (struct sockaddr *)&where, &size);
+    char address[64];
+    snprintf(address, sizeof address, "127.0.0.1:%d", ntohs(where.sin_port));
+    pthread_t thread;
+    ck_assert_int_eq(pthread_create(&thread, NULL, play_impostor, &impostor), 0);
+
+    struct manager *remote = manager_connect(address, right_key, 32);
+    struct manager_proxy d = manager_proxy_at(remote, 1, MANAGER_DICT);
+    size_t length;
+    ck_assert_int_eq(manager_dict_len(&d, &length), MANAGER_AUTH_ERROR);
+    ck_assert_msg(strstr(manager_error_text(), "its answer to our challenge "
+                                               "was wrong") != NULL,
+                  "%s", manager_error_text());
+    void *said_failure = NULL;
+    ck_assert_int_eq(pthread_join(thread, &said_failure), 0);
+    ck_assert_msg(said_failure != NULL, "the client did not say #FAILURE#");
+    manager_disconnect(remote);
+    close(impostor.listener);
+}
+END_TEST
+
+START_TEST(no_manager_at_a_tcp_address_is_gone_at_once)
+{
+    /* A port nobody listens on: bind one, note it, close it. */
+    int probe = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in where = {.sin_family = AF_INET,
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bind(probe, (struct sockaddr *)&where, sizeof where);
+    socklen_t size = sizeof where;
+    getsockname(probe, (struct sockaddr *)&where, &size);
+    close(probe);
+    char address[64];
+    snprintf(address, sizeof address, "127.0.0.1:%d", ntohs(where.sin_port));
+    struct manager *remote = manager_connect(address, right_key, 32);
+    struct manager_proxy d = manager_proxy_at(remote, 1, MANAGER_DICT);
+    size_t length;
+    double start = clock_seconds();
+    ck_assert_int_eq(manager_dict_len(&d, &length), MANAGER_GONE);
+    ck_assert(clock_seconds() - start < time_scale());
+    manager_disconnect(remote);
+}
+END_TEST
+
 Suite *manager_suite(void)
 {
     Suite *suite = suite_create("manager");
@@ -436,5 +623,14 @@ Suite *manager_suite(void)
     tcase_add_test(failures, bad_frames_close_that_connection_and_are_logged);
     tcase_add_test(failures, shutdown_leaves_no_process_socket_or_directory);
     suite_add_tcase(suite, failures);
+
+    TCase *tcp = tcase_create("manager_tcp");
+    tcase_set_timeout(tcp, 30);
+    tcase_add_checked_fixture(tcp, default_signals, NULL);
+    tcase_add_test(tcp,
+                   tcp_with_the_key_works_and_a_wrong_key_is_refused_by_the_server);
+    tcase_add_test(tcp, a_server_without_the_key_is_refused_by_the_client);
+    tcase_add_test(tcp, no_manager_at_a_tcp_address_is_gone_at_once);
+    suite_add_tcase(suite, tcp);
     return suite;
 }
