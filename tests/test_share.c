@@ -141,6 +141,43 @@ START_TEST(the_copy_gotcha_shows_the_managers_list_unchanged)
 }
 END_TEST
 
+/* ---- E11 over TCP, the key proven both ways ---------------------------------------- */
+
+START_TEST(over_tcp_with_the_key_the_scenario_is_the_same)
+{
+    const char *argv[] = {"share", "--address", "tcp:127.0.0.1:0", NULL};
+    struct program_result r = run_share(30, 0, argv);
+    expect_line(r.out, "{1: '1', '2': 2, 0.25: None}");
+    expect_line(r.out, "[9, 8, 7, 6, 5, 4, 3, 2, 1, 0]");
+    ck_assert_msg(strstr(r.out, "connected over TCP to 127.0.0.1:") != NULL &&
+                      strstr(r.out, "the key proven both ways") != NULL,
+                  "%s", r.out);
+    ck_assert_str_eq(r.err, "");
+    program_result_free(&r);
+}
+END_TEST
+
+START_TEST(over_tcp_a_wrong_key_is_refused_on_both_sides)
+{
+    const char *argv[] = {"share", "--address", "tcp:127.0.0.1:0",
+                          "--wrong-key", NULL};
+    struct program_result r = run_share(30, 0, argv);
+    /* The client is told, and the server says so on its side. */
+    ck_assert_msg(strstr(r.out, "with a wrong key: AuthenticationError") != NULL &&
+                      strstr(r.out, "it refused our answer to its challenge: "
+                                    "a different key") != NULL,
+                  "%s", r.out);
+    ck_assert_msg(strstr(r.err, "manager: TCP connection from 127.0.0.1:") !=
+                          NULL &&
+                      strstr(r.err, "refused: its answer to our challenge was "
+                                    "wrong") != NULL,
+                  "%s", r.err);
+    expect_line(r.out, "{}");
+    expect_line(r.out, "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]");
+    program_result_free(&r);
+}
+END_TEST
+
 /* ---- E12: the CSV contract ----------------------------------------------------- */
 
 static const char *const methods[] = {"manager", "mutex",   "atomic",
@@ -266,6 +303,12 @@ static const struct bad_line bad_lines[] = {
      "--connect-per-call"},
     {{"--experiment", "cost", "--repeat", "0"}, "--repeat"},
     {{"stray"}, "stray"},
+    {{"--address", "tcp:10.0.0.1:80"}, "--address"},
+    {{"--address", "127.0.0.1:80"}, "--address"},
+    {{"--address", "tcp:127.0.0.1:70000"}, "--address"},
+    {{"--address", "tcp:127.0.0.1:-1"}, "--address"},
+    {{"--experiment", "copy", "--address", "tcp:127.0.0.1:0"}, "--address"},
+    {{"--wrong-key"}, "--wrong-key"},
 };
 
 START_TEST(bad_command_line_is_refused_with_exit_2)
@@ -281,6 +324,7 @@ START_TEST(help_explains_experiments_columns_and_exit_codes)
     const char *words[] = {"E11", "E12", "--experiment", "--method",
                            "--workers", "--iterations", "--connect-per-call",
                            "--repeat", "--csv", "CSV: method,clients,ops,seconds",
+                           "--address", "--wrong-key",
                            "Exit 1"};
     for (size_t i = 0; i < sizeof words / sizeof *words; i++)
         ck_assert_msg(strstr(r.out, words[i]) != NULL, "--help lacks %s",
@@ -297,6 +341,8 @@ Suite *share_suite(void)
     tcase_add_checked_fixture(experiments, default_signals, NULL);
     tcase_add_test(experiments, the_documents_scenario_prints_what_python_prints);
     tcase_add_test(experiments, the_copy_gotcha_shows_the_managers_list_unchanged);
+    tcase_add_test(experiments, over_tcp_with_the_key_the_scenario_is_the_same);
+    tcase_add_test(experiments, over_tcp_a_wrong_key_is_refused_on_both_sides);
     tcase_add_test(experiments,
                    cost_csv_has_one_row_per_method_clients_and_repetition);
     tcase_add_test(experiments, cost_connect_per_call_is_its_own_method);

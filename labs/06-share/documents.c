@@ -29,9 +29,11 @@
 #include "manager.h"
 #include "proc.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -48,16 +50,50 @@ static bool ok(enum manager_status status, const char *what)
 
 struct documents_args {
     struct manager_proxy d, l;
+    const char *tcp;          /* the child connects over TCP, or NULL */
+    unsigned char key[32];    /* the manager's key (CPython's authkey) */
+    bool wrong_key;
 };
 
 /* The documents' f(d, l), in the child process. */
 static int f(void *arg)
 {
     struct documents_args *a = arg;
+    struct manager *remote = NULL;
+    if (a->tcp != NULL) {
+        /* Another machine would know the address and the key, and the ids
+         * of the objects: that is all a proxy is. */
+        unsigned char key[32];
+        memcpy(key, a->key, sizeof key);
+        if (a->wrong_key)
+            key[0] ^= 1; /* BUGGY ON PURPOSE: one bit off */
+        remote = manager_connect(a->tcp, key, sizeof key);
+        a->d = manager_proxy_at(remote, a->d.id, MANAGER_DICT);
+        a->l = manager_proxy_at(remote, a->l.id, MANAGER_LIST);
+        struct value one = value_int(1), text_one = value_string("1");
+        enum manager_status status = manager_dict_set(&a->d, &one, &text_one);
+        value_free(&text_one);
+        if (a->wrong_key) {
+            printf("  child  pid %d: d[1] = '1' over TCP with a wrong key: "
+                   "%s\n  child: %s\n",
+                   (int)getpid(), manager_status_name(status),
+                   manager_error_text());
+            manager_disconnect(remote);
+            return status == MANAGER_AUTH_ERROR ? EXIT_OK : EXIT_WRONG;
+        }
+        printf("  child  pid %d: connected over TCP to %s, the key proven "
+               "both ways\n",
+               (int)getpid(), a->tcp);
+        if (!ok(status, "d[1] = '1'")) {
+            manager_disconnect(remote);
+            return EXIT_WRONG;
+        }
+    }
     struct value one = value_int(1), text_one = value_string("1");
     struct value text_two = value_string("2"), two = value_int(2);
     struct value quarter = value_float(0.25), none = value_none();
-    bool right = ok(manager_dict_set(&a->d, &one, &text_one), "d[1] = '1'") &&
+    bool right = (remote != NULL || /* over TCP, d[1] is set above */
+                  ok(manager_dict_set(&a->d, &one, &text_one), "d[1] = '1'")) &&
                  ok(manager_dict_set(&a->d, &text_two, &two), "d['2'] = 2") &&
                  ok(manager_dict_set(&a->d, &quarter, &none),
                     "d[0.25] = None") &&
@@ -67,6 +103,8 @@ static int f(void *arg)
            (int)getpid());
     value_free(&text_one);
     value_free(&text_two);
+    if (remote != NULL)
+        manager_disconnect(remote);
     return right ? EXIT_OK : EXIT_WRONG;
 }
 
@@ -76,18 +114,36 @@ static bool left_behind(const char *address, pid_t server)
     return stat(address, &info) == 0 || kill(server, 0) == 0;
 }
 
-int experiment_manager(void)
+int experiment_manager(const char *tcp, bool wrong_key)
 {
     printf("share: E11 -- a manager process owns a dict and a list; a child "
            "changes them through proxies\n");
-    struct manager *manager = manager_start();
+    struct documents_args a = {.wrong_key = wrong_key};
+    struct manager *manager;
+    char tcp_address[64] = "";
+    if (tcp != NULL) {
+        /* CPython's authkey: 32 random bytes, known to the processes that
+         * may connect (here: inherited through fork). */
+        if (getrandom(a.key, sizeof a.key, 0) != (ssize_t)sizeof a.key)
+            die_at(__FILE__, __LINE__, "getrandom", errno);
+        manager = manager_start_tcp(tcp, a.key, sizeof a.key);
+        snprintf(tcp_address, sizeof tcp_address, "%s",
+                 manager_tcp_address(manager));
+        a.tcp = tcp_address;
+    } else {
+        manager = manager_start();
+    }
     pid_t server = manager_pid(manager);
     char address[128];
     snprintf(address, sizeof address, "%s", manager_address(manager));
     printf("  manager pid %d: the server, listening on %s\n", (int)server,
            address);
+    if (tcp != NULL)
+        printf("  manager: and on tcp:%s; a TCP client must prove the key "
+               "(32 random bytes),\n  and the server proves it back "
+               "(HMAC-SHA256 challenges)\n",
+               tcp_address);
 
-    struct documents_args a;
     struct value range = value_list(0);
     for (int i = 0; i < 10; i++)
         value_list_append(&range, value_int(i));
@@ -104,10 +160,22 @@ int experiment_manager(void)
         proc_join(&p, -1);
         right = p.exitcode == 0;
     }
+    /* The parent's own proxies (the child's were rebuilt over TCP). */
+    struct manager_proxy d = {.manager = manager, .id = a.d.id,
+                              .kind = MANAGER_DICT};
+    struct manager_proxy l = {.manager = manager, .id = a.l.id,
+                              .kind = MANAGER_LIST};
     char d_text[256], l_text[256];
-    right = right && ok(manager_format(&a.d, d_text, sizeof d_text), "print(d)") &&
-            ok(manager_format(&a.l, l_text, sizeof l_text), "print(l)");
-    if (right) {
+    right = right && ok(manager_format(&d, d_text, sizeof d_text), "print(d)") &&
+            ok(manager_format(&l, l_text, sizeof l_text), "print(l)");
+    if (right && wrong_key) {
+        printf("  parent: print(d); print(l)\n%s\n%s\n", d_text, l_text);
+        right = strcmp(d_text, "{}") == 0 &&
+                strcmp(l_text, "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]") == 0;
+        printf("  %s\n", right ? "refused on both sides, nothing changed: "
+                                 "CPython raises AuthenticationError"
+                               : "WRONG: a wrong key changed something");
+    } else if (right) {
         printf("  parent: print(d); print(l)\n%s\n%s\n", d_text, l_text);
         /* What CPython prints for the same program. */
         right = strcmp(d_text, "{1: '1', '2': 2, 0.25: None}") == 0 &&

@@ -39,6 +39,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* ---- What the watchdog says if a run hangs -------------------------------- */
 
@@ -73,7 +74,8 @@ int main(int argc, char **argv)
     if (workers > 64)
         workers = 64;
     double timeout = 120;
-    bool csv = false, connect_per_call = false;
+    bool csv = false, connect_per_call = false, wrong_key = false;
+    const char *address = NULL;
     struct flag flags[] = {
         {.name = "experiment", .type = FLAG_CHOICE, .target = &experiment,
          .choices = experiment_names, .value_name = "E",
@@ -89,6 +91,13 @@ int main(int argc, char **argv)
          .target = &connect_per_call,
          .help = "cost: a new manager connection for every call (CPython "
                  "keeps one per thread)"},
+        {.name = "address", .type = FLAG_TEXT, .target = &address,
+         .value_name = "A",
+         .help = "manager: serve over TCP too, A = tcp:127.0.0.1:PORT (PORT 0: "
+                 "any free); the child connects over TCP with the key"},
+        {.name = "wrong-key", .type = FLAG_SWITCH, .target = &wrong_key,
+         .help = "manager, with --address: the child tries a wrong key (it "
+                 "must be refused)"},
         flag_repeat(&repeat),
         flag_warmup(&warmup),
         flag_timeout(&timeout),
@@ -137,6 +146,27 @@ int main(int argc, char **argv)
                               "--%s: only with --experiment cost (manager "
                               "and copy are narrated, not measured)",
                               cost_only[i]);
+    const char *tcp = NULL;
+    if (address != NULL) {
+        if (experiment != 0)
+            flags_usage_error(&program, "--address: only with --experiment "
+                                        "manager");
+        /* tcp:127.x.x.x:PORT -- a teaching lab serves on loopback only. */
+        unsigned a = 0, b = 0, c = 0, d = 0, port = 0;
+        char end = 0;
+        if (strncmp(address, "tcp:", 4) != 0 ||
+            sscanf(address + 4, "%3u.%3u.%3u.%3u:%5u%c", &a, &b, &c, &d, &port,
+                   &end) != 5 ||
+            a != 127 || b > 255 || c > 255 || d > 255 || port > 65535 ||
+            strchr(address + 4, '+') != NULL || strchr(address + 4, '-') != NULL)
+            flags_usage_error(&program,
+                              "--address: '%s' is not tcp:127.x.x.x:PORT "
+                              "(a loopback address, PORT 0 to 65535)",
+                              address);
+        tcp = address + 4;
+    }
+    if (wrong_key && address == NULL)
+        flags_usage_error(&program, "--wrong-key: only with --address");
     if (connect_per_call && method != METHOD_MANAGER &&
         method != METHOD_COUNT)
         flags_usage_error(&program,
@@ -147,7 +177,7 @@ int main(int argc, char **argv)
     watchdog_set_diagnosis(diagnose, NULL);
     int status;
     if (experiment == 0)
-        status = experiment_manager();
+        status = experiment_manager(tcp, wrong_key);
     else if (experiment == 1)
         status = experiment_copy();
     else {

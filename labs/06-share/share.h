@@ -9,7 +9,10 @@
 
 /* Each returns the program's exit status: EXIT_OK, or EXIT_WRONG when what
  * the parent saw is not what the lab claims. */
-int experiment_manager(void);
+/* tcp: NULL, or "127.0.0.1:PORT": the manager serves over TCP too, and
+ * the child reaches it over TCP with the key (with the wrong key if
+ * wrong_key: it must be refused). */
+int experiment_manager(const char *tcp, bool wrong_key);
 int experiment_copy(void);
 
 enum method {
