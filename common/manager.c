@@ -1085,7 +1085,8 @@ static int connect_tcp(const struct manager *manager,
     close(fd);
     *status = MANAGER_AUTH_ERROR;
     snprintf(error_text, sizeof error_text,
-             "the manager at %s failed the key check: %s", manager->tcp, why);
+             "the key check with the manager at %s failed: %s", manager->tcp,
+             why);
     return -1;
 }
 

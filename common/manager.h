@@ -201,8 +201,8 @@ enum manager_status manager_format(const struct manager_proxy *object,
 
 /* What the last failed call of this thread was, in Python's words
  * ("KeyError: 3", "the manager is gone: connection closed",
- * "the manager at 127.0.0.1:5000 failed the key check: it refused our
- * answer to its challenge: a different key"). */
+ * "the key check with the manager at 127.0.0.1:5000 failed: it refused
+ * our answer to its challenge: a different key"). */
 const char *manager_error_text(void);
 
 /* "ok", "gone", "KeyError", "IndexError", "TypeError", "too large",

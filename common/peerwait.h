@@ -16,9 +16,10 @@
  * Two processes on one CPU: a wake-up from a pipe or socket write often
  * puts the woken process on the writer's CPU, and a spinning writer would
  * then keep it off the CPU.  So each end publishes where it runs
- * (sched_getcpu), and a spinner whose peer is on its own CPU, or still
- * being woken, calls sched_yield() instead of pausing: the peer runs here
- * at once, or the call returns at once if it runs elsewhere.
+ * (sched_getcpu), and a spinner whose peer is on its own CPU sleeps at
+ * once, which lets the peer run.  Spinning happens only while the peer
+ * runs, or will run, on another CPU: on a busy machine, where the two
+ * processes keep landing on one CPU, a receive costs what a pipe's does.
  *
  * The spin is bounded and adapts: a spin that saw the message doubles the
  * budget (up to 50 us), one that ran out halves it, and below 2 us spinning

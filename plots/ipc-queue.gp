@@ -23,4 +23,5 @@ set key top left
 plot 2 with lines ls 10 title 'target: 2 M/s at capacity ≥ 64', \
      0.163 with lines ls 9 title "Python's multiprocessing.Queue: about 0.163 M/s (the issue's machine)" noenhanced, \
      file skip 1 using 2:(strcol(1) eq 'queue' ? $5 / 1e6 : NaN):($6 / 1e6):($7 / 1e6) with yerrorlines ls 4 title 'queue (common/queue.h), two processes', \
-     file skip 1 using 2:(strcol(1) eq 'threads-condvar' ? $5 / 1e6 : NaN):($6 / 1e6):($7 / 1e6) with yerrorlines ls 2 title 'mutex + condvar queue, two threads (same run)'
+     file skip 1 using 2:(strcol(1) eq 'threads-condvar' ? $5 / 1e6 : NaN):($6 / 1e6):($7 / 1e6) with yerrorlines ls 2 title 'mutex + condvar queue, two threads (same run)', \
+     file skip 1 using 2:(strcol(1) eq 'cpython-queue' ? $5 / 1e6 : NaN):($6 / 1e6):($7 / 1e6) with yerrorlines ls 6 title "CPython's multiprocessing.Queue, this machine" noenhanced

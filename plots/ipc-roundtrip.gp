@@ -15,10 +15,11 @@ set title sprintf("Lab 05 ipc (E8): round trip between two processes (%s round t
 set xlabel 'transport'
 set ylabel 'µs per round trip, median; bars: min–max'
 set style fill pattern 4 border lc rgb '#000000'
-set xrange [-0.6:2.6]
+stats file skip 1 using 0 nooutput
+set xrange [-0.6:STATS_records - 0.4]
 set yrange [0:top * 1.25]
 set key top left
-name(t) = t eq 'queue' ? 'queue (shared ring)' : t eq 'channel' ? 'channel (pipe + framing)' : 'raw pipe (baseline)'
+name(t) = t eq 'queue' ? 'queue (shared ring)' : t eq 'channel' ? 'channel (pipe + framing)' : t eq 'cpython-pipe' ? "CPython's Pipe" : 'raw pipe (baseline)'
 
 plot file skip 1 using 0:4:(0.5):xtic(name(strcol(1))) with boxes lc rgb '#2e8b57' title 'median', \
      ''   skip 1 using 0:4:5:6 with yerrorbars ls 1 pt 7 ps 0.6 title 'min–max over the runs', \

@@ -57,7 +57,7 @@ check() {
 }
 
 bench_scratch
-steps=$(( ${#clist[@]} + 1 + ${#slist[@]} ))
+steps=$(( ${#clist[@]} + 1 + ${#slist[@]} + 1 ))
 
 # a. Queue throughput, one capacity per invocation.
 echo "transport,capacity,messages,rep,seconds,messages_per_s" > "$tmp/ipc-queue.csv"
@@ -93,6 +93,27 @@ for s in "${slist[@]}"; do
         "$tmp/one.csv" >> "$tmp/ipc-bandwidth.csv"
 done
 rm -f "$tmp/one.csv"
+
+# e. CPython's multiprocessing.Queue (capacities 64 and 1024, fewer
+# messages: ~0.3 M/s) and Pipe, on the same machine, when python3 exists:
+# rows added to the same raw files, transport cpython-queue / cpython-pipe.
+bench_step "CPython's multiprocessing.Queue and Pipe (labs/05-ipc/ipc.py)"
+if command -v python3 > /dev/null 2>&1; then
+    py_messages=$(( messages / 10 )); [ "$py_messages" -ge 1000 ] || py_messages=1000
+    for c in 64 1024; do
+        bench_run "$tmp/py.csv" python3 labs/05-ipc/ipc.py --bench queue --capacity "$c" \
+            --messages "$py_messages" --repeat "$q_repeat" --warmup "$warmup" --csv
+        check "$tmp/py.csv" "transport,capacity,messages,seconds" "$q_repeat" "\$1 != \"cpython-queue\"" "not a CPython row"
+        awk -F, 'NR > 1 { printf "%s,%s,%s,%d,%s,%.6g\n", $1, $2, $3, NR - 1, $4, $3 / $4 }' "$tmp/py.csv" >> "$tmp/ipc-queue.csv"
+    done
+    bench_run "$tmp/py.csv" python3 labs/05-ipc/ipc.py --bench roundtrip --roundtrips "$roundtrips" \
+        --repeat "$r_repeat" --warmup "$warmup" --csv
+    check "$tmp/py.csv" "transport,roundtrips,seconds" "$r_repeat" "\$1 != \"cpython-pipe\"" "not a CPython row"
+    awk -F, 'NR > 1 { printf "%s,%s,%d,%s,%.6g\n", $1, $2, NR - 1, $3, $3 / $2 * 1e6 }' "$tmp/py.csv" >> "$tmp/ipc-roundtrip.csv"
+    rm -f "$tmp/py.csv"
+else
+    echo "ipc bench: python3 not found: CPython's Queue and Pipe are not measured" >&2
+fi
 
 # d. Reduce: medians, spread, and the ratios to the raw pipe of the same
 # repetition.
