@@ -287,9 +287,13 @@ static void digest_of(const unsigned char *key, size_t key_size,
         die_at(__FILE__, __LINE__, "HMAC-SHA256", EINVAL);
 }
 
-/* Send a challenge; true if the answer proves the key.  *why on failure. */
+/* Send a challenge; true if the answer proves the key.  *why on failure.
+ * The server passes `peer` (who connected): a wrong answer is logged
+ * before the verdict is sent, so the line is out before the client can
+ * react (and, say, shut the manager down). */
 static bool deliver_challenge(struct link *link, const unsigned char *key,
-                              size_t key_size, const char **why)
+                              size_t key_size, const char **why,
+                              const char *peer)
 {
     unsigned char challenge[sizeof CHALLENGE_PREFIX - 1 + CHALLENGE_RANDOM];
     memcpy(challenge, CHALLENGE_PREFIX, sizeof CHALLENGE_PREFIX - 1);
@@ -306,18 +310,27 @@ static bool deliver_challenge(struct link *link, const unsigned char *key,
     bool sent = link_send(link, &message) == LINK_OK;
     value_free(&message);
     *why = "the connection closed during the key check";
-    if (!sent || link_recv(link, &answer) != LINK_OK)
+    if (!sent || link_recv(link, &answer) != LINK_OK) {
+        if (peer != NULL)
+            fprintf(stderr, "manager: TCP connection from %s: %s\n", peer,
+                    *why);
         return false;
+    }
     unsigned char expected[DIGEST_SIZE];
     digest_of(key, key_size, challenge, sizeof challenge, expected);
     bool right = answer.kind == VALUE_STRING &&
                  answer.string.length == DIGEST_SIZE &&
                  CRYPTO_memcmp(answer.string.bytes, expected, DIGEST_SIZE) == 0;
     value_free(&answer);
+    *why = "its answer to our challenge was wrong: it does not hold our key";
+    if (!right && peer != NULL)
+        fprintf(stderr,
+                "manager: TCP connection from %s refused: %s; the server "
+                "goes on\n",
+                peer, *why);
     struct value verdict = value_string(right ? "#WELCOME#" : "#FAILURE#");
     link_send(link, &verdict);
     value_free(&verdict);
-    *why = "its answer to our challenge was wrong: it does not hold our key";
     return right;
 }
 
@@ -660,12 +673,17 @@ static void *serve_connection(void *arg)
             snprintf(where, sizeof where, "%s:%d", host, ntohs(from.sin_port));
         }
         const char *why = NULL;
-        if (!deliver_challenge(&link, server.key, server.key_size, &why) ||
-            !answer_challenge(&link, server.key, server.key_size, &why)) {
+        bool proven = deliver_challenge(&link, server.key, server.key_size,
+                                        &why, where); /* logs its failures */
+        if (proven && !answer_challenge(&link, server.key, server.key_size,
+                                        &why)) {
             fprintf(stderr,
                     "manager: TCP connection from %s refused: %s; the "
                     "server goes on\n",
                     where, why);
+            proven = false;
+        }
+        if (!proven) {
             link_close(&link);
             atomic_fetch_sub(&server.connections, 1);
             return NULL;
@@ -1077,7 +1095,7 @@ static int connect_tcp(const struct manager *manager,
     bool proven = answer_challenge(&link, manager->key, manager->key_size,
                                    &why) &&
                   deliver_challenge(&link, manager->key, manager->key_size,
-                                    &why);
+                                    &why, NULL);
     link.fd = -1; /* the descriptor stays open for the caller */
     link_close(&link);
     if (proven)
