@@ -48,7 +48,10 @@ END {
         }
         sort(v, n); sort(ratio, r)
         printf "%s,%d,%.6g,%.6g,%.6g", key, n, median(v, n), v[1], v[n]
-        printf ",%.4f,%.4f,%.4f", median(ratio, r), ratio[1], ratio[r]
+        # No partner measured in the same repetitions (CPython's rows): no
+        # ratio, empty fields.
+        if (r > 0) printf ",%.4f,%.4f,%.4f", median(ratio, r), ratio[1], ratio[r]
+        else printf ",,,"
         printf "\n"
     }
 }
