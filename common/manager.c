@@ -9,6 +9,9 @@
  *      object table under one lock, and writes the reply;
  *   3. the proxies: one connection per (process, thread), opened on the
  *      first call and kept; each call is one request and one reply.
+ * Between 1 and 2: the key check of TCP connections (HMAC challenges both
+ * ways).  Both sides wait for a frame as the channel does (peerwait.h):
+ * spinning first while the other side works, then asleep.
  */
 #define _GNU_SOURCE
 #include "manager.h"

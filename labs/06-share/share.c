@@ -11,6 +11,10 @@
  *       l = list(range(10)); the parent prints both as Python does;
  *   --experiment copy (documents.c)  the proxy gotcha: change a list you
  *       read from the dict, and the manager's list does not change;
+ *   --address tcp:127.0.0.1:PORT  the manager serves over TCP too, and the
+ *       child reaches it as another machine would: address, key, object
+ *       ids; each connection proves the key both ways (--wrong-key: it
+ *       cannot, and is refused);
  *   --experiment cost (cost.c)  the same counter updates by 1 ... 2 x cores
  *       client processes through a manager proxy, a process-shared mutex,
  *       an atomic, padded per-process counters, and messages (queue,
@@ -20,6 +24,7 @@
  *
  * Run:    build/bin/share
  *         build/bin/share --experiment copy
+ *         build/bin/share --address tcp:127.0.0.1:0
  *         build/bin/share --experiment cost --workers 4
  *         build/bin/share --experiment cost --method manager --connect-per-call
  * Notice: the parent prints what the child did, though neither process
@@ -104,10 +109,11 @@ int main(int argc, char **argv)
         flag_csv(&csv),
         FLAG_END,
     };
-    flags[2].help = "cost: clients 1, 2, 4 ... up to W (default 2 x cores, "
-                    "at most 64)";
-    flags[3].help = "cost: updates per client (default: each method's own, "
-                    "2,000 for manager to 2M for padded)";
+    flags[2].help = "cost: clients 1, 2, 4 ... up to W";
+    flags[2].default_text = "2 x cores, at most 64";
+    flags[3].help = "cost: updates per client";
+    flags[3].default_text = "each method's own, 2,000 for manager to 2M for "
+                            "padded";
     struct program program = {
         .name = "share",
         .synopsis = "sharing data between processes: the documents' Manager "
@@ -117,7 +123,10 @@ int main(int argc, char **argv)
             "process owns a\n    dict and a list; a child sets d[1] = '1', "
             "d['2'] = 2, d[0.25] = None and\n    reverses l = "
             "list(range(10)) through proxies; the parent prints both, and\n"
-            "    checks they are what CPython prints.\n"
+            "    checks they are what CPython prints.  With --address "
+            "tcp:127.0.0.1:PORT the\n    manager serves over TCP too and the "
+            "child connects over TCP with the key\n    (HMAC-SHA256 challenges "
+            "both ways); --wrong-key: it is refused.\n"
             "--experiment copy     the proxy gotcha: x = d['l'] is a copy; "
             "x.append(3) leaves\n    the manager's list as it was until "
             "d['l'] = x.\n"
