@@ -1025,6 +1025,33 @@ static __thread struct {
 } cached;
 static __thread char error_text[256];
 
+/* getpid() is a system call in glibc (it stopped caching it): one per
+ * proxy call, a few percent of a round trip.  The pid is cached here and
+ * refreshed in every child by a fork handler. */
+static atomic_int cached_pid;
+static pthread_once_t pid_once = PTHREAD_ONCE_INIT;
+
+static void forget_pid(void)
+{
+    atomic_store_explicit(&cached_pid, 0, memory_order_relaxed);
+}
+
+static void watch_forks(void)
+{
+    CHECK_PT(pthread_atfork(NULL, NULL, forget_pid));
+}
+
+static pid_t current_pid(void)
+{
+    pthread_once(&pid_once, watch_forks);
+    int pid = atomic_load_explicit(&cached_pid, memory_order_relaxed);
+    if (pid == 0) {
+        pid = (int)getpid();
+        atomic_store_explicit(&cached_pid, pid, memory_order_relaxed);
+    }
+    return (pid_t)pid;
+}
+
 static pthread_key_t closer;
 static pthread_once_t closer_once = PTHREAD_ONCE_INIT;
 
@@ -1032,7 +1059,7 @@ static void forget_connection(void)
 {
     if (!cached.open)
         return;
-    if (cached.pid == getpid()) {
+    if (cached.pid == current_pid()) {
         link_close(&cached.link);
     } else {
         /* Inherited through fork: the parent's connection.  proc_start()
@@ -1128,7 +1155,7 @@ static enum manager_status call(struct manager *manager, int64_t id,
         *result = value_none();
     struct value request =
         value_list(3, value_int(id), value_string(method), args);
-    pid_t me = getpid();
+    pid_t me = current_pid();
     if (cached.open && (cached.serial != manager->serial || cached.pid != me))
         forget_connection();
     if (!cached.open) {
