@@ -141,6 +141,30 @@ START_TEST(the_copy_gotcha_shows_the_managers_list_unchanged)
 }
 END_TEST
 
+START_TEST(failures_are_return_values)
+{
+    const char *argv[] = {"share", "--experiment", "failures", NULL};
+    struct program_result r = run_share(30, 0, argv);
+    const char *in_order[] = {
+        "the server closed that connection;", "d['n'] = 2 still works",
+        "d['n'] = 3 still works", "the manager was killed (SIGKILL): len(d) "
+                                  "returned gone after",
+        "no server process, no socket file left",
+        "every failure came back as a return value"};
+    const char *at = r.out;
+    for (size_t i = 0; i < sizeof in_order / sizeof *in_order; i++) {
+        const char *found = strstr(at, in_order[i]);
+        ck_assert_msg(found != NULL, "lacks, in order, \"%s\":\n%s",
+                      in_order[i], r.out);
+        at = found;
+    }
+    ck_assert_msg(strstr(r.err, "malformed frame; connection closed, the "
+                                "server goes on") != NULL,
+                  "%s", r.err);
+    program_result_free(&r);
+}
+END_TEST
+
 /* ---- E11 over TCP, the key proven both ways ---------------------------------------- */
 
 START_TEST(over_tcp_with_the_key_the_scenario_is_the_same)
@@ -292,6 +316,7 @@ END_TEST
 
 static const struct bad_line bad_lines[] = {
     {{"--experiment", "server"}, "--experiment"},
+    {{"--experiment", "failures", "--csv"}, "--csv"},
     {{"--csv"}, "--csv"},
     {{"--workers", "2"}, "--workers"},
     {{"--experiment", "copy", "--method", "atomic"}, "--method"},
@@ -341,6 +366,7 @@ Suite *share_suite(void)
     tcase_add_checked_fixture(experiments, default_signals, NULL);
     tcase_add_test(experiments, the_documents_scenario_prints_what_python_prints);
     tcase_add_test(experiments, the_copy_gotcha_shows_the_managers_list_unchanged);
+    tcase_add_test(experiments, failures_are_return_values);
     tcase_add_test(experiments, over_tcp_with_the_key_the_scenario_is_the_same);
     tcase_add_test(experiments, over_tcp_a_wrong_key_is_refused_on_both_sides);
     tcase_add_test(experiments,

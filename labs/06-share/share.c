@@ -15,6 +15,8 @@
  *       child reaches it as another machine would: address, key, object
  *       ids; each connection proves the key both ways (--wrong-key: it
  *       cannot, and is refused);
+ *   --experiment failures (failures.c)  garbage, a client killed
+ *       mid-request, the manager killed: each a return value;
  *   --experiment cost (cost.c)  the same counter updates by 1 ... 2 x cores
  *       client processes through a manager proxy, a process-shared mutex,
  *       an atomic, padded per-process counters, and messages (queue,
@@ -69,7 +71,7 @@ static void diagnose(void *arg, FILE *out)
 /* ---- main ----------------------------------------------------------------- */
 
 static const char *const experiment_names[] = {"manager", "copy", "cost",
-                                               NULL};
+                                               "failures", NULL};
 
 int main(int argc, char **argv)
 {
@@ -85,7 +87,7 @@ int main(int argc, char **argv)
         {.name = "experiment", .type = FLAG_CHOICE, .target = &experiment,
          .choices = experiment_names, .value_name = "E",
          .help = "manager (the documents' program, default), copy (the proxy "
-                 "gotcha), cost"},
+                 "gotcha), cost, failures"},
         {.name = "method", .type = FLAG_CHOICE, .target = &method,
          .choices = method_names, .value_name = "M",
          .help = "cost: manager, mutex, atomic, padded, queue, channel, or "
@@ -130,6 +132,9 @@ int main(int argc, char **argv)
             "--experiment copy     the proxy gotcha: x = d['l'] is a copy; "
             "x.append(3) leaves\n    the manager's list as it was until "
             "d['l'] = x.\n"
+            "--experiment failures  what a caller sees when a peer sends "
+            "garbage, a client is\n    killed mid-request, the manager is "
+            "killed: return values, never a hang.\n"
             "--experiment cost     the same counter updates by 1, 2, 4 ... "
             "--workers client\n    processes: manager (a dict proxy call per "
             "update), mutex (process-shared,\n    in shared memory), atomic, "
@@ -189,6 +194,8 @@ int main(int argc, char **argv)
         status = experiment_manager(tcp, wrong_key);
     else if (experiment == 1)
         status = experiment_copy();
+    else if (experiment == 3)
+        status = experiment_failures();
     else {
         struct cost_options options = {
             .method = method, .max_clients = workers,

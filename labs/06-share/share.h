@@ -14,6 +14,8 @@
  * wrong_key: it must be refused). */
 int experiment_manager(const char *tcp, bool wrong_key);
 int experiment_copy(void);
+/* failures.c: garbage, a killed client, a killed manager, shutdown. */
+int experiment_failures(void);
 
 enum method {
     METHOD_MANAGER, /* one proxy call per update: d[i] = n */
