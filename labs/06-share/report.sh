@@ -13,7 +13,10 @@ if [ ! -f "$f" ]; then
     echo "_No results yet ($f is missing): run \`make bench\`._"
     exit 0
 fi
-awk -F, '
+# The channel's round trip, from lab 05's bench of the same `make bench`
+# (if it ran), for the target "a proxy call <= 1.5x a channel round trip".
+channel_us=$(awk -F, '$1 == "channel" { print $4 }' results/ipc-roundtrip-summary.csv 2>/dev/null || true)
+awk -F, -v channel_us="${channel_us:-}" '
 NR == 1 { next }
 { rate[$1, $2] = $5; us[$1, $2] = $8; if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 }
   if ($2 > top) top = $2 }
@@ -35,6 +38,11 @@ END {
         printf "- One client: a manager proxy call took %s, an atomic add in shared memory %s: %.0fx. A proxy call is a round trip to the server process; shared memory is a store the other cores see through the cache.\n", cost(us["manager", 1]), cost(us["atomic", 1]), us["manager", 1] / us["atomic", 1]
     if (("manager", 1) in us && ("manager-connect-per-call", 1) in us)
         printf "- A new connection per call made each call %.1fx as long (%s against %s): why CPython keeps one connection per thread.\n", us["manager-connect-per-call", 1] / us["manager", 1], cost(us["manager-connect-per-call", 1]), cost(us["manager", 1])
+    if (("manager", 1) in us && channel_us != "") {
+        r = us["manager", 1] / channel_us
+        verdict = "missed"; if (r <= 1.5) verdict = "met"
+        printf "- A manager proxy call (one client, %s) against a channel round trip (lab 05, same bench, %s): %.2fx (target: at most 1.5x: %s). Both are one message each way through the kernel; the proxy adds a socket, the encoding of a request and the server'"'"'s lock.\n", cost(us["manager", 1]), cost(channel_us + 0), r, verdict
+    }
     if (("manager", 1) in us && ("cpython-manager", 1) in us) {
         r = us["cpython-manager", 1] / us["manager", 1]
         verdict = "missed"; if (r >= 5) verdict = "met"
