@@ -56,7 +56,7 @@ static const struct {
     {executor_suite, 1.0}, {pool_lab_suite, 6.0}, {deadlock_suite, 18.0},
     {board_suite, 0.2},    {ipc_suite, 2.1},      {handouts_suite, 1.5},
     {server_suite, 5.0},   {cluster_suite, 6.0},  {sched_suite, 4.5},
-    {manager_suite, 1.0},  {share_suite, 4.0},    {channel_spin_suite, 0.5},
+    {manager_suite, 0.5},  {share_suite, 2.0},    {channel_spin_suite, 0.3},
 };
 enum { SUITES = sizeof suites / sizeof suites[0] };
 
