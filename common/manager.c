@@ -1169,7 +1169,9 @@ static enum manager_status call(struct manager *manager, int64_t id,
             return gone("no server listens at its address");
         }
         link_open(&cached.link, fd);
-        if (!manager->remote) { /* a page can only go over a Unix socket */
+        /* A page can only go over a Unix socket, and pays only on a kept
+         * connection (a connection per call would make one per call). */
+        if (!manager->remote && !manager->connect_per_call) {
             int page = peerwait_page();
             peerwait_open(&cached.link.wait, page, 0);
             cached.link.attach_fd = page; /* sent with the first request */
