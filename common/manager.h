@@ -29,6 +29,12 @@
  * first, while the server thread works (common/peerwait.h; the client
  * passes the shared page with its first request), then asleep.
  *
+ * A connection starts on the Unix socket; the client's first request
+ * carries (SCM_RIGHTS) the read end of a request pipe and the write end of
+ * a reply pipe, and every later frame goes through those: a pipe's write
+ * and read are cheaper than a socket's.  (TCP connections and raw ones
+ * stay on their socket.)
+ *
  * Connections, as CPython keeps them: one per (process, thread), opened by
  * its first call and kept for the next ones.  A proxy is a plain struct
  * (manager, object id): copy it, or fork after making it, and the child
