@@ -33,7 +33,10 @@
  * carries (SCM_RIGHTS) the read end of a request pipe and the write end of
  * a reply pipe, and every later frame goes through those: a pipe's write
  * and read are cheaper than a socket's.  (TCP connections and raw ones
- * stay on their socket.)
+ * stay on their socket.)  Children started with proc_start() hold none of
+ * a parent's connection descriptors; a child of a plain fork() holds
+ * copies, and while it lives the server does not see the parent's
+ * connection close.
  *
  * Connections, as CPython keeps them: one per (process, thread), opened by
  * its first call and kept for the next ones.  A proxy is a plain struct
