@@ -806,8 +806,6 @@ int main(int argc, char **argv)
                    o.oversold, o.seconds, o.recorded, o.killed >= 0, o.early);
         else if (trials == 1)
             narrate(&s, &run, &o, read_ms, write_ms);
-        if (quiz.answer && o.failures == 0)
-            answer_checks = check_answer(&s, &o, read_ms, write_ms);
         else if (lock == LOCK_NONE && o.failures == 0)
             printf("  trial %-4d sold %-4d left %-4" PRId64 " oversold %-4d "
                    "read before the first write-back: %d of %d\n", (int)t + 1,
@@ -819,6 +817,8 @@ int main(int argc, char **argv)
                    : o.correct    ? ""
                                   : "WRONG ",
                    s.shared->repair[0] ? "(repaired after a buyer died)" : "");
+        if (quiz.answer && o.failures == 0)
+            answer_checks = check_answer(&s, &o, read_ms, write_ms);
         worker_run_release(&run);
         done = t + 1;
         if (o.failures > 0) {
