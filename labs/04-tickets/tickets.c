@@ -515,7 +515,7 @@ static bool check_answer(const struct setup *s, const struct outcome *o,
         printf("  read the stock before the first write-back: %d of %d "
                "buyers (measured)%s\n", o->early, s->buyers,
                o->early == s->buyers ? ": the case with one answer"
-               : s->stock == 1       ? "; with one ticket, exactly they buy"
+               : s->stock == 1       ? "; with one ticket, exactly those buy"
                                      : "; each of them buys");
     struct {
         const char *label;
