@@ -24,7 +24,7 @@
  *         build/bin/tickets --lock mutex            (correct, and slower)
  *         build/bin/tickets --lock mutex --kill-holder --store shm
  *         build/bin/tickets --lock naive --kill-holder --timeout 3
- *         build/bin/tickets --quiz --seed 7          (predict, then --answer)
+ *         build/bin/tickets --quiz --seed 3          (predict, then --answer)
  * Notice: in which order the buyers read the stock, and how many read it
  *         before the first write-back; with a lock, elapsed = buyers x read
  *         delay + sales x write delay.
