@@ -52,7 +52,7 @@ static const struct {
     {flags_suite, 0.1},    {timing_suite, 0.4},   {log_suite, 0.1},
     {proc_suite, 0.8},     {gil_suite, 2.4},      {watchdog_suite, 4.1},
     {workers_suite, 0.4},  {count_suite, 1.4},    {queue_suite, 2.5},
-    {channel_suite, 1.8},  {tickets_suite, 9.0},  {pool_suite, 2.5},
+    {channel_suite, 1.8},  {tickets_suite, 9.5},  {pool_suite, 2.5},
     {executor_suite, 1.0}, {pool_lab_suite, 6.0}, {deadlock_suite, 18.0},
     {board_suite, 0.2},    {ipc_suite, 2.1},      {handouts_suite, 1.5},
     {server_suite, 5.0},   {cluster_suite, 6.0},  {sched_suite, 4.5},

@@ -1330,6 +1330,296 @@ START_TEST(buggy_lines_are_labelled)
 }
 END_TEST
 
+/* ---- 10. Predict, then check (--quiz, --answer, --seed) ---------------- */
+
+/* The lines of `out` from its second on: the problem without the header
+ * that names the mode and the seed. */
+static const char *after_header(const char *out)
+{
+    const char *newline = strchr(out, '\n');
+    return newline != NULL ? newline + 1 : out;
+}
+
+/* The quiz prints the problem and a ? for each figure, and runs nothing:
+ * no buyer, no store (the sandbox's TMPDIR stays empty, no child is left),
+ * no figure.  _i == 0: the documents' setup; _i == 1: a seeded one. */
+START_TEST(quiz_runs_nothing)
+{
+    const char *seeded[] = {"tickets", "--quiz", "--seed", "11", NULL};
+    const char *plain[] = {"tickets", "--quiz", NULL};
+    const char *const *argv = _i == 0 ? plain : seeded;
+    char command[512];
+    describe(argv, command, sizeof command);
+    struct program_result r = run_tickets(10, argv);
+    ck_assert_msg(r.status == 0 && r.err[0] == '\0', "%s: exit %d, stderr: %s",
+                  command, r.status, r.err);
+    const char *figures[] = {"\n  sold      ?", "\n  left      ?",
+                             "\n  oversold  ?", "\n  elapsed   ?"};
+    for (int k = 0; k < 4; k++)
+        ck_assert_msg(strstr(r.out, figures[k]) != NULL, "%s: no '%s': %s",
+                      command, figures[k] + 1, r.out);
+    ck_assert_msg(strstr(r.out, "buyer-") == NULL &&
+                      strstr(r.out, "pid ") == NULL &&
+                      strstr(r.out, "The run") == NULL &&
+                      strstr(r.out, "measured") == NULL &&
+                      strstr(r.out, "OVERSOLD") == NULL &&
+                      strstr(r.out, "correct") == NULL,
+                  "%s: the quiz ran something, or told: %s", command, r.out);
+    ck_assert_msg(strstr(r.out, "\nPredict, then see: build/bin/tickets "
+                                "--answer ") != NULL,
+                  "%s: no way to the answer: %s", command, r.out);
+    if (_i == 0)
+        ck_assert_msg(strncmp(r.out, "tickets quiz: 20 buyer processes, 1 "
+                                     "ticket, store file, lock none.\n", 60) == 0 &&
+                          strstr(r.out, "seed") == NULL,
+                      "%s: not the documents' setup, or a seed where none "
+                      "was drawn: %s", command, r.out);
+    else
+        ck_assert_msg(strncmp(r.out, "tickets quiz (seed 11): ", 24) == 0,
+                      "%s: the seed is not printed first: %s", command, r.out);
+    program_result_free(&r);
+}
+END_TEST
+
+/* Split `text` (one line, words separated by single blanks) into argv;
+ * returns the count. */
+static int split_words(char *text, const char *argv[], int most)
+{
+    int count = 0;
+    for (char *save = NULL, *word = strtok_r(text, " \n", &save);
+         word != NULL && count < most - 1; word = strtok_r(NULL, " \n", &save))
+        argv[count++] = word;
+    argv[count] = NULL;
+    return count;
+}
+
+/* The same seed makes the same problem, another seed (of five) another;
+ * a flag given keeps its value and leaves the other draws alone; and the
+ * command the quiz prints for its answer states the same problem. */
+START_TEST(the_same_seed_makes_the_same_problem)
+{
+    char seed[16];
+    char *outs[5];
+    bool all_same = true;
+    for (int k = 0; k < 5; k++) {
+        snprintf(seed, sizeof seed, "%d", 20 + k);
+        const char *argv[] = {"tickets", "--quiz", "--seed", seed, NULL};
+        struct program_result r = run_tickets(10, argv);
+        struct program_result again = run_tickets(10, argv);
+        ck_assert_msg(r.status == 0 && strcmp(r.out, again.out) == 0,
+                      "--seed %s twice: exit %d, then: %s\nand: %s", seed,
+                      r.status, r.out, again.out);
+        outs[k] = strdup(after_header(r.out));
+        all_same &= strcmp(outs[k], outs[0]) == 0;
+
+        /* The printed command, with --quiz for --answer: the same problem. */
+        const char *line = strstr(r.out, "Predict, then see: build/bin/");
+        ck_assert_ptr_nonnull(line);
+        char words[512];
+        snprintf(words, sizeof words, "%s", line + strlen("Predict, then see: "
+                                                          "build/bin/"));
+        const char *printed[24];
+        split_words(words, printed, 24);
+        ck_assert_str_eq(printed[1], "--answer");
+        printed[1] = "--quiz";
+        struct program_result same = run_tickets(10, printed);
+        ck_assert_msg(same.status == 0 &&
+                          strcmp(after_header(same.out), outs[k]) == 0,
+                      "seed %s: the printed command states another problem: "
+                      "%s\nvs: %s", seed, same.out, r.out);
+        program_result_free(&r);
+        program_result_free(&again);
+        program_result_free(&same);
+    }
+    ck_assert_msg(!all_same, "five seeds, one problem: %s", outs[0]);
+
+    /* --buyers 7 with seed 20: 7 buyers, everything else as seed 20 drew
+     * (from the header's " buyer processes, " to the printed command). */
+    const char *argv[] = {"tickets", "--quiz", "--seed", "20", "--buyers", "7",
+                          NULL};
+    struct program_result r = run_tickets(10, argv);
+    ck_assert_msg(r.status == 0 && strstr(r.out, ": 7 buyer processes, ") != NULL,
+                  "--buyers 7 not kept: %s", r.out);
+    const char *first[] = {"tickets", "--quiz", "--seed", "20", NULL};
+    struct program_result drawn = run_tickets(10, first);
+    const char *mine = strstr(r.out, " buyer processes, ");
+    const char *theirs = strstr(drawn.out, " buyer processes, ");
+    ck_assert_ptr_nonnull(mine);
+    ck_assert_ptr_nonnull(theirs);
+    size_t length = (size_t)(strstr(theirs, "Predict") - theirs);
+    ck_assert_msg(strncmp(mine, theirs, length) == 0,
+                  "--buyers 7 changed the other draws of seed 20: %s\nvs: %s",
+                  r.out, drawn.out);
+    program_result_free(&r);
+    program_result_free(&drawn);
+    for (int k = 0; k < 5; k++)
+        free(outs[k]);
+}
+END_TEST
+
+/* --seed where every figure of the problem is given: nothing to draw. */
+START_TEST(seed_with_nothing_to_draw_is_refused)
+{
+    const char *argv[] = {"tickets", "--quiz", "--seed", "1", "--buyers", "3",
+                          "--stock", "1", "--lock", "none", "--read-delay",
+                          "1", "--write-delay", "1", NULL};
+    struct program_result r = run_tickets(10, argv);
+    ck_assert_msg(r.status == 2 && r.out[0] == '\0' &&
+                      strstr(r.err, "tickets: --seed: nothing to draw") == r.err,
+                  "exit %d, stdout: %s, stderr: %s", r.status, r.out, r.err);
+    program_result_free(&r);
+}
+END_TEST
+
+/* A duration as duration_text() prints it ("16.0 ms"), in seconds. */
+static double parse_duration(const char *text)
+{
+    double value;
+    char unit[4];
+    ck_assert_msg(sscanf(text, "%lf %3s", &value, unit) == 2,
+                  "not a duration: %.40s", text);
+    return strcmp(unit, "us") == 0 ? value / 1e6
+           : strcmp(unit, "ms") == 0 ? value / 1e3
+                                     : value;
+}
+
+/* The answer's own check: every figure "as predicted", none OFF. */
+static void expect_checked(const char *out, const char *command)
+{
+    const char *check = strstr(out, "\nThe answer, checked against this run:\n");
+    ck_assert_msg(check != NULL, "%s: no check of the answer: %s", command, out);
+    const char *figures[] = {"\n  sold      predicted ", "\n  left      predicted ",
+                             "\n  oversold  predicted ", "\n  elapsed   predicted "};
+    for (int k = 0; k < 4; k++) {
+        const char *line = strstr(check, figures[k]);
+        ck_assert_msg(line != NULL && strstr(line, ": as predicted") != NULL &&
+                          strstr(line, ": as predicted") < strchr(line + 1, '\n'),
+                      "%s: %s not as predicted: %s", command, figures[k] + 3, out);
+    }
+    ck_assert_msg(strstr(check, "OFF") == NULL, "%s: %s", command, out);
+}
+
+/* With a lock the answer is exact: sold = min(stock, buyers), left = the
+ * rest, oversold 0, elapsed = buyers x read + sales x write.  It must equal
+ * what runs of the same setup measure (--csv, separate runs): sold and left
+ * exactly, the time no less than the delays and not much more (starting
+ * four buyers; the bound scales with the build). */
+static const struct {
+    const char *store, *lock, *mode;
+} answered[] = {
+    {"file", "mutex", "process"}, {"shm", "naive", "process"},
+    {"file", "file", "thread"},   {"shm", "mutex", "thread"},
+};
+
+START_TEST(locked_answer_equals_the_run)
+{
+    const char *argv[] = {"tickets", "--answer", "--store", answered[_i].store,
+                          "--lock", answered[_i].lock, "--mode",
+                          answered[_i].mode, "--buyers", "4", "--stock", "2",
+                          "--read-delay", "3", "--write-delay", "2", NULL};
+    char command[512];
+    describe(argv, command, sizeof command);
+    struct program_result r = run_tickets(30, argv);
+    ck_assert_msg(r.status == 0 && r.err[0] == '\0', "%s: exit %d, stderr: %s",
+                  command, r.status, r.err);
+    int sold, left;
+    const char *sold_line = strstr(r.out, "\n  sold      ");
+    const char *left_line = strstr(r.out, "\n  left      ");
+    const char *elapsed_line = strstr(r.out, "\n  elapsed   about ");
+    ck_assert_msg(sold_line != NULL && left_line != NULL &&
+                      elapsed_line != NULL &&
+                      sscanf(sold_line, "\n  sold      %d = min(", &sold) == 1 &&
+                      sscanf(left_line, "\n  left      %d = ", &left) == 1 &&
+                      strstr(r.out, "\n  oversold  0\n") != NULL,
+                  "%s: no exact answer: %s", command, r.out);
+    double elapsed = parse_duration(elapsed_line + strlen("\n  elapsed   about "));
+    ck_assert_msg(sold == 2 && left == 0 && fabs(elapsed - 0.016) < 0.0002,
+                  "%s: the answer is not the lab's rule (sold 2, left 0, "
+                  "4 x 3 + 2 x 2 = 16 ms): %s", command, r.out);
+    expect_checked(r.out, command);
+    program_result_free(&r);
+
+    const char *csv[] = {"tickets", "--csv", "--store", answered[_i].store,
+                         "--lock", answered[_i].lock, "--mode",
+                         answered[_i].mode, "--buyers", "4", "--stock", "2",
+                         "--read-delay", "3", "--write-delay", "2", "--trials",
+                         "3", NULL};
+    describe(csv, command, sizeof command);
+    r = run_tickets(30, csv);
+    ck_assert_msg(r.status == 0, "%s: exit %d, stderr: %s", command, r.status,
+                  r.err);
+    struct row *rows = parse_csv(r.out, answered[_i].store, answered[_i].lock,
+                                 answered[_i].mode, 4, 2, 3, command);
+    double slack = 0.25 * time_scale();
+    for (int t = 0; t < 3; t++)
+        ck_assert_msg(rows[t].sold == sold && rows[t].left == left &&
+                          rows[t].oversold == 0 &&
+                          rows[t].seconds >= 0.98 * elapsed &&
+                          rows[t].seconds <= elapsed + slack,
+                      "%s: trial %d: sold %d, left %d, %.4f s; the answer: "
+                      "sold %d, left %d, %.4f s (+ up to %.2f s)", command,
+                      t + 1, rows[t].sold, rows[t].left, rows[t].seconds, sold,
+                      left, elapsed, slack);
+    free(rows);
+    program_result_free(&r);
+}
+END_TEST
+
+/* Without a lock the answer is bounds, settled by the run's count of early
+ * readers: every early reader buys; with one ticket exactly they do; if all
+ * read early, sold = buyers and left = stock - 1.  The answer's check must
+ * agree with the run, and with those rules. */
+START_TEST(unlocked_answer_is_settled_by_the_early_readers)
+{
+    char delay[16];
+    snprintf(delay, sizeof delay, "%g", 5 * time_scale());
+    int stock = _i == 0 ? 1 : 3, buyers = _i == 0 ? 5 : 4;
+    const char *argv[] = {"tickets", "--answer", "--store",
+                          _i == 0 ? "shm" : "file", "--mode",
+                          _i == 0 ? "process" : "thread", "--buyers",
+                          _i == 0 ? "5" : "4", "--stock", _i == 0 ? "1" : "3",
+                          "--read-delay", delay, "--write-delay", delay, NULL};
+    char command[512];
+    describe(argv, command, sizeof command);
+    struct program_result r = run_tickets(30, argv);
+    ck_assert_msg(r.status == 0, "%s: exit %d, stderr: %s", command, r.status,
+                  r.err);
+    expect_checked(r.out, command);
+    int early, all, low, high, measured;
+    const char *line = strstr(r.out, "  read the stock before the first "
+                                     "write-back: ");
+    ck_assert_msg(line != NULL && sscanf(line, "  read the stock before the "
+                                         "first write-back: %d of %d", &early,
+                                         &all) == 2 && all == buyers,
+                  "%s: no count of early readers: %s", command, r.out);
+    const char *sold = strstr(r.out, "\n  sold      predicted ");
+    ck_assert_ptr_nonnull(sold);
+    sold += strlen("\n  sold      predicted ");
+    if (sscanf(sold, "between %d and %d, measured %d", &low, &high,
+               &measured) != 3) {
+        ck_assert_msg(sscanf(sold, "%d, measured %d", &low, &measured) == 2,
+                      "%s: %s", command, r.out);
+        high = low;
+    }
+    ck_assert_msg(low >= early && measured >= early,
+                  "%s: %d early readers, yet sold predicted from %d, measured "
+                  "%d: %s", command, early, low, measured, r.out);
+    if (stock == 1)
+        ck_assert_msg(low == early && high == early,
+                      "%s: one ticket: exactly the %d early readers buy: %s",
+                      command, early, r.out);
+    if (early == buyers) {
+        char exact[64];
+        snprintf(exact, sizeof exact, "\n  left      predicted %d, ", stock - 1);
+        ck_assert_msg(low == buyers && high == buyers &&
+                          strstr(r.out, exact) != NULL,
+                      "%s: all %d read early: sold %d and left %d: %s",
+                      command, buyers, buyers, stock - 1, r.out);
+    }
+    program_result_free(&r);
+}
+END_TEST
+
 Suite *tickets_suite(void)
 {
     Suite *suite = suite_create("tickets");
@@ -1368,5 +1658,18 @@ Suite *tickets_suite(void)
     tcase_add_loop_test(usage, trials_summary_matches_the_trials, 0, 2);
     tcase_add_test(usage, buggy_lines_are_labelled);
     suite_add_tcase(suite, usage);
+
+    /* The quiz and its answer; the grading case of the lab's exercise (the
+     * lock in buyer()): a skeleton without it fails the locked answers. */
+    TCase *answer = tcase_create("tickets_answer");
+    tcase_set_timeout(answer, 30);
+    tcase_add_loop_test(answer, quiz_runs_nothing, 0, 2);
+    tcase_add_test(answer, the_same_seed_makes_the_same_problem);
+    tcase_add_test(answer, seed_with_nothing_to_draw_is_refused);
+    tcase_add_loop_test(answer, locked_answer_equals_the_run, 0,
+                        (int)(sizeof answered / sizeof *answered));
+    tcase_add_loop_test(answer, unlocked_answer_is_settled_by_the_early_readers,
+                        0, 2);
+    suite_add_tcase(suite, answer);
     return suite;
 }

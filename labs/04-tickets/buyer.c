@@ -15,7 +15,13 @@
  * the read and the write, other buyers read the same count: each of them
  * decides on a value that is out of date by the time it writes, and several
  * "buy" the one ticket.  That window is the bug; a lock around the whole of
- * get() closes it (--lock mutex, file or naive).
+ * get() closes it (--lock mutex, file or naive).  The documents import Lock
+ * and never use it; with it, work(n) would read
+ *
+ *     def work(n):     search(n)
+ *                      lock.acquire(); get(n); lock.release()
+ *
+ * and buyer() below is that.
  *
  * The crash_point() lines are where --kill-holder may kill this buyer
  * (crash.c); without --kill-holder they do nothing.
@@ -31,12 +37,11 @@ static void search(const struct setup *s, int me)
     s->shared->record[me].searched = store_search(s);
 }
 
-/* The documents' get(): returns true if this buyer believes it bought. */
+/* The documents' get(): the read-modify-write, which must run under the
+ * lock; returns true if this buyer believes it bought. */
 static bool get(const struct setup *s, int me)
 {
     struct buyer_record *mine = &s->shared->record[me];
-    int fd = lock_acquire(s, me); /* --lock none: BUGGY ON PURPOSE, no lock */
-
     struct store seen;
     store_read(s, &seen); /* the read ... */
     mine->read = seen.left;
@@ -59,15 +64,22 @@ static bool get(const struct setup *s, int me)
         mine->wrote_at = clock_seconds();
     }
     crash_point(s, me, KILL_BEFORE_UNLOCK);
-    lock_release(s, fd);
     return buys;
 }
 
-/* The documents' work(n): a worker_fn, run as a process or as a thread. */
+/* The documents' work(n): a worker_fn, run as a process or as a thread.
+ * search() needs no lock: it only looks, and what it saw may be out of date
+ * by the time get() reads again -- which is why get() reads again. */
 int buyer(struct worker *self)
 {
     const struct setup *s = self->input;
-    search(s, self->index);
-    self->result = get(s, self->index);
+    int me = self->index;
+    search(s, me);
+    /* EXERCISE 3: take the lock (lock_acquire, which returns what
+     * lock_release needs), run get() under it into self->result, release it.
+     * instead: self->result = get(s, me); */
+    int fd = lock_acquire(s, me); /* --lock none: BUGGY ON PURPOSE, no lock */
+    self->result = get(s, me);
+    lock_release(s, fd);
     return 0;
 }

@@ -24,6 +24,7 @@
  *         build/bin/tickets --lock mutex            (correct, and slower)
  *         build/bin/tickets --lock mutex --kill-holder --store shm
  *         build/bin/tickets --lock naive --kill-holder --timeout 3
+ *         build/bin/tickets --quiz --seed 3          (predict, then --answer)
  * Notice: in which order the buyers read the stock, and how many read it
  *         before the first write-back; with a lock, elapsed = buyers x read
  *         delay + sales x write delay.
@@ -35,6 +36,7 @@
 #include "cleanup.h"
 #include "flags.h"
 #include "proc.h"
+#include "quiz.h"
 #include "timing.h"
 #include "watchdog.h"
 
@@ -142,6 +144,17 @@ static struct outcome check_trial(const struct setup *s,
                 o.oversold == 0 && claims_match &&
                 o.recorded + o.left == s->stock;
     return o;
+}
+
+/* ---- The lab's rules -------------------------------------------------------- */
+
+/* With a lock the buyers go one at a time: each holds the lock for the read
+ * delay, and one who buys (or dies in the middle of its write) for the write
+ * delay too.  The narration checks a run with it; --answer predicts with it. */
+static double serial_ms(int readers, int writers, double read_ms,
+                        double write_ms)
+{
+    return readers * read_ms + writers * write_ms;
 }
 
 /* ---- Narration ------------------------------------------------------------ */
@@ -285,7 +298,7 @@ static void narrate(const struct setup *s, const struct worker_run *run,
         for (int i = 0; i < run->count; i++)
             writers += s->shared->record[i].write_order > 0;
         char expected[32];
-        duration_text((o->readers * read_ms + writers * write_ms) / 1000,
+        duration_text(serial_ms(o->readers, writers, read_ms, write_ms) / 1000,
                       expected, sizeof expected);
         printf("  elapsed %s: one buyer at a time, %d x %g ms reading + %d x "
                "%g ms writing = %s\n", took, o->readers, read_ms, writers,
@@ -324,6 +337,255 @@ static void summarize_trials(const struct setup *s, const int *oversold,
                fewest, s->buyers);
 }
 
+/* ---- Predict, then check (--quiz, --answer) -------------------------------- */
+
+/* What the lab's rules say one sale of this setup gives.  With a lock, or
+ * with nothing to sell, one answer.  Without a lock, bounds, and the one
+ * case the early/late analysis settles: every buyer reads the stock before
+ * the first write-back.  Why the bounds hold (ANSWERS.md has the longer
+ * version):
+ *   - sold >= min(stock, buyers): a buyer who reads 0 read what a buyer who
+ *     read 1 wrote, who read what a buyer who read 2 wrote, ... down to the
+ *     stock: that chain is `stock` distinct sales;
+ *   - left <= stock - 1 once anyone wrote (each write-back writes what it
+ *     read, less one), and left >= stock - sold (each write-back takes at
+ *     most one off what the store held);
+ *   - every buyer who read the whole stock buys, and with one ticket only
+ *     they do (after the first write-back the store holds 0 for good). */
+struct prediction {
+    bool serial;                   /* a lock: one buyer at a time */
+    int sold_low, sold_high;
+    int64_t left_low, left_high;
+    double elapsed_ms;             /* serial: the sum; else a lower bound */
+    int all_sold;                  /* no lock, if every buyer reads first */
+    int64_t all_left;
+};
+
+static int oversold_of(int sold, int64_t stock)
+{
+    return sold > stock ? sold - (int)stock : 0;
+}
+
+static struct prediction predict(const struct setup *s, double read_ms,
+                                 double write_ms)
+{
+    int n = s->buyers;
+    int sales = s->stock < n ? (int)s->stock : n;
+    struct prediction p = {.serial = s->lock != LOCK_NONE};
+    if (p.serial || s->stock == 0) {
+        p.sold_low = p.sold_high = sales;
+        p.left_low = p.left_high = s->stock - sales;
+        /* Without a lock and without stock, they overlap: one read delay. */
+        p.elapsed_ms = p.serial ? serial_ms(n, sales, read_ms, write_ms)
+                                : read_ms;
+        return p;
+    }
+    p.sold_low = sales;
+    p.sold_high = n;
+    p.left_low = s->stock - n > 0 ? s->stock - n : 0;
+    p.left_high = s->stock - 1;
+    p.all_sold = n;
+    p.all_left = s->stock - 1;
+    p.elapsed_ms = read_ms + write_ms; /* the first buyer, who buys */
+    return p;
+}
+
+/* Without a lock, after the run: what its count of early readers settles. */
+static struct prediction refine(struct prediction p, const struct setup *s,
+                                int early)
+{
+    if (p.serial || s->stock == 0)
+        return p;
+    if (early == s->buyers) {
+        p.sold_low = p.sold_high = p.all_sold;
+        p.left_low = p.left_high = p.all_left;
+        return p;
+    }
+    if (early > p.sold_low)
+        p.sold_low = early; /* each of them read the whole stock, and bought */
+    if (s->stock == 1)
+        p.sold_high = early; /* the others read 0 */
+    return p;
+}
+
+static void range_text(int64_t low, int64_t high, char *out, size_t size)
+{
+    if (low == high)
+        snprintf(out, size, "%" PRId64, low);
+    else
+        snprintf(out, size, "between %" PRId64 " and %" PRId64, low, high);
+}
+
+static void print_problem(const struct setup *s, const struct quiz *quiz,
+                          int mode, double read_ms, double write_ms)
+{
+    printf("tickets %s", quiz->quiz ? "quiz" : "answer");
+    if (quiz->seeded)
+        printf(" (seed %" PRIu64 ")", quiz->seed);
+    printf(": %d buyer %s, %" PRId64 " ticket%s, store %s, lock %s.\n",
+           s->buyers, mode == 0 ? "processes" : "threads", s->stock,
+           s->stock == 1 ? "" : "s",
+           s->store == STORE_FILE ? "file" : "shm", lock_names[s->lock]);
+    printf("  Each buyer %s, reads the stock, waits %g ms; if a ticket is "
+           "left,\n  it takes one, waits %g ms and writes the stock back%s.\n",
+           s->lock == LOCK_NONE ? "takes no lock" : "takes the lock", read_ms,
+           write_ms, s->lock == LOCK_NONE ? "" : ", then unlocks");
+    if (quiz->quiz) {
+        printf("  sold      ?  (buyers who believe they bought a ticket)\n"
+               "  left      ?  (what the store counts at the end)\n"
+               "  oversold  ?  (sold beyond the stock)\n"
+               "  elapsed   ?  (from the first buyer's start to the last "
+               "one's end)\n");
+        printf("Predict, then see: build/bin/tickets --answer --buyers %d "
+               "--stock %" PRId64 " --lock %s --read-delay %g --write-delay "
+               "%g%s%s\n", s->buyers, s->stock, lock_names[s->lock], read_ms,
+               write_ms, s->store == STORE_SHM ? " --store shm" : "",
+               mode == 1 ? " --mode thread" : "");
+        return;
+    }
+
+    struct prediction p = predict(s, read_ms, write_ms);
+    char sold[64], left[64], oversold[64], took[32];
+    range_text(p.sold_low, p.sold_high, sold, sizeof sold);
+    range_text(p.left_low, p.left_high, left, sizeof left);
+    range_text(oversold_of(p.sold_low, s->stock),
+               oversold_of(p.sold_high, s->stock), oversold, sizeof oversold);
+    duration_text(p.elapsed_ms / 1000, took, sizeof took);
+    int sales = p.sold_low;
+    if (p.serial) {
+        printf("  sold      %s = min(%" PRId64 " ticket%s, %d buyer%s): under "
+               "the lock each buyer reads\n            what the last one "
+               "wrote\n", sold, s->stock, s->stock == 1 ? "" : "s",
+               s->buyers, s->buyers == 1 ? "" : "s");
+        printf("  left      %s = %" PRId64 " - %d\n", left, s->stock, sales);
+        printf("  oversold  0\n");
+        printf("  elapsed   about %s = %d x %g ms reading + %d x %g ms "
+               "writing, one buyer at a time\n            (at least that; "
+               "more by what starting the buyers and the store take)\n",
+               took, s->buyers, read_ms, sales, write_ms);
+    } else if (s->stock == 0) {
+        printf("  sold      0: there is nothing to sell; every buyer reads 0\n"
+               "  left      0\n  oversold  0\n");
+        printf("  elapsed   at least %s (one read delay): the buyers "
+               "overlap\n", took);
+    } else {
+        /* Each figure: its bounds, and what it is if every buyer reads the
+         * whole stock before the first write-back. */
+        bool open = p.sold_low != p.sold_high;
+        char all[80];
+        snprintf(all, sizeof all, "if all %d read the stock before the first "
+                 "write-back", s->buyers);
+        if (open)
+            printf("  sold      %s -- %d %s\n", sold, p.all_sold, all);
+        else
+            printf("  sold      %s: there is a ticket for every buyer, "
+                   "whatever it reads\n", sold);
+        if (p.left_low != p.left_high)
+            printf("  left      %s -- %" PRId64 " %s\n            (each "
+                   "write-back writes what it read, less one)\n", left,
+                   p.all_left, open ? "if they all do" : all);
+        else
+            printf("  left      %s: each write-back writes what it read, less "
+                   "one\n", left);
+        if (oversold_of(p.sold_low, s->stock) != oversold_of(p.sold_high, s->stock))
+            printf("  oversold  %s -- %d if they all do\n", oversold,
+                   oversold_of(p.all_sold, s->stock));
+        else
+            printf("  oversold  %s\n", oversold);
+        printf("  elapsed   at least %s (%g ms reading + %g ms writing, for "
+               "the first buyer): they overlap\n", took, read_ms, write_ms);
+        if (open)
+            printf("  Every buyer that reads before the first write-back (%s "
+                   "after the first read)\n  reads the whole stock and buys. "
+                   "Whether all %d do depends on how fast this\n  machine "
+                   "starts them: the run measures it.\n", took, s->buyers);
+    }
+    printf("The run, to check it:\n");
+}
+
+/* After an --answer run: each figure against the prediction.  True if the
+ * run agrees. */
+static bool check_answer(const struct setup *s, const struct outcome *o,
+                         double read_ms, double write_ms)
+{
+    struct prediction p = refine(predict(s, read_ms, write_ms), s, o->early);
+    bool ok = true;
+    printf("\nThe answer, checked against this run:\n");
+    if (!p.serial && s->stock > 0)
+        printf("  read the stock before the first write-back: %d of %d "
+               "buyers (measured)%s\n", o->early, s->buyers,
+               o->early == s->buyers ? ": the case with one answer"
+               : s->stock == 1       ? "; with one ticket, exactly those buy"
+                                     : "; each of them buys");
+    struct {
+        const char *label;
+        int64_t low, high, measured;
+    } figures[] = {
+        {"sold", p.sold_low, p.sold_high, o->sold},
+        {"left", p.left_low, p.left_high, o->left},
+        {"oversold", oversold_of(p.sold_low, s->stock),
+         oversold_of(p.sold_high, s->stock), o->oversold},
+    };
+    for (size_t k = 0; k < sizeof figures / sizeof figures[0]; k++) {
+        char predicted[64];
+        range_text(figures[k].low, figures[k].high, predicted,
+                   sizeof predicted);
+        bool within = figures[k].low <= figures[k].measured &&
+                      figures[k].measured <= figures[k].high;
+        printf("  %-9s predicted %s, measured %" PRId64 ": %s\n",
+               figures[k].label, predicted, figures[k].measured,
+               within ? "as predicted" : "OFF");
+        ok &= within;
+    }
+    /* The sleeps are lower bounds (a sleep never ends early); the rest of
+     * the time is starting the buyers and the store's work. */
+    char predicted[32], measured[32], more[32];
+    duration_text(p.elapsed_ms / 1000, predicted, sizeof predicted);
+    duration_text(o->seconds, measured, sizeof measured);
+    double extra = o->seconds - p.elapsed_ms / 1000;
+    duration_text(extra > 0 ? extra : -extra, more, sizeof more);
+    bool within = o->seconds >= 0.98 * p.elapsed_ms / 1000;
+    printf("  elapsed   predicted at least %s%s, measured %s: ", predicted,
+           p.serial ? " (the delays, one at a time)" : "", measured);
+    if (within)
+        printf("as predicted, and %s more\n            (starting the buyers, "
+               "the store's work, the machine's load)\n", more);
+    else
+        printf("OFF, %s less than %s\n", more,
+               p.serial ? "one buyer at a time can take: the lock did not "
+                          "serialize"
+                        : "the first buyer's own delays");
+    return ok && within;
+}
+
+/* --seed with --quiz or --answer: a new problem, for what the flags did not
+ * choose.  Every value is drawn, in the same order, whatever the flags, so
+ * that choosing one does not change the others. */
+static void draw_problem(struct quiz *quiz, const struct program *program,
+                         uint64_t *buyers, uint64_t *stock, double *read_ms,
+                         double *write_ms, int *lock, int store)
+{
+    static const double reads[] = {1, 2, 5, 10}, writes[] = {1, 2, 5, 10, 20};
+    static const int stocks[] = {0, 1, 1, 2, 3, 5};
+    int b = quiz_pick(quiz, 2, 12);
+    int st = stocks[quiz_pick(quiz, 0, 5)];
+    double rd = reads[quiz_pick(quiz, 0, 3)];
+    double wr = writes[quiz_pick(quiz, 0, 4)];
+    int lk = quiz_pick(quiz, LOCK_NONE, LOCK_NAIVE);
+    if (lk == LOCK_FILE && store != STORE_FILE)
+        lk = LOCK_MUTEX; /* a file lock needs the file store */
+    if (!flags_given(program, "buyers"))
+        *buyers = (uint64_t)b;
+    if (!flags_given(program, "stock"))
+        *stock = (uint64_t)st;
+    if (!flags_given(program, "read-delay"))
+        *read_ms = rd;
+    if (!flags_given(program, "write-delay"))
+        *write_ms = wr;
+    if (!flags_given(program, "lock"))
+        *lock = lk;
+}
+
 /* ---- main ------------------------------------------------------------------ */
 
 static const char *const kill_point_choices[] = {
@@ -335,6 +597,7 @@ int main(int argc, char **argv)
     double read_ms = 10, write_ms = 20, timeout = 60;
     int store = STORE_FILE, lock = LOCK_NONE, mode = 0, kill_point = 0;
     bool kill_holder = false, csv = false;
+    struct quiz quiz = {0};
     struct flag flags[] = {
         {.name = "buyers", .type = FLAG_COUNT, .target = &buyers, .min = 1,
          .max = MAX_BUYERS, .value_name = "N",
@@ -369,7 +632,10 @@ int main(int argc, char **argv)
         {.name = "kill-point", .type = FLAG_CHOICE, .target = &kill_point,
          .choices = kill_point_choices, .value_name = "P",
          .help = "--kill-holder: where it dies (random: drawn from --seed)"},
-        flag_seed_random(&seed), /* only with --kill-holder: refused otherwise */
+        flag_quiz(&quiz.quiz),
+        flag_answer(&quiz.answer),
+        /* only with --kill-holder or --quiz/--answer: refused otherwise */
+        flag_seed_random(&quiz.seed),
         flag_timeout(&timeout),
         flag_csv(&csv),
         FLAG_END,
@@ -399,7 +665,12 @@ int main(int argc, char **argv)
             "sold = surviving buyers who\n  believe they bought; oversold = "
             "sold - stock when positive; recorded =\n  sales in the store's "
             "list of buyers; killed = 1 if the victim died as\n  planned; "
-            "early = buyers who read the stock before the first write-back.",
+            "early = buyers who read the stock before the first write-back.\n\n"
+            "--quiz prints one sale's setup with ? for sold, left, oversold "
+            "and elapsed,\nand runs nothing; --answer (same flags) computes "
+            "them by the lab's rules\n(with a lock: exact; without: bounds), "
+            "runs the sale and checks both.  --seed S\nwith either draws a "
+            "new problem for what the flags do not choose.",
         .exit_notes = "  With a lock, exit 1 means the store and the buyers "
                       "disagree (oversold, a lost\n  or torn sale).  Without "
                       "a lock, overselling is the expected result: exit 0.\n"
@@ -410,10 +681,29 @@ int main(int argc, char **argv)
                       "the dead holder's semaphore\n  is never released (the "
                       "parent's last check waits for it too), and the\n  "
                       "watchdog says so; so does any buyer that dies holding "
-                      "it.",
+                      "it.\n"
+                      "  --answer: exit 1 if the run does not agree with the "
+                      "answer (OFF is printed).",
         .flags = flags,
     };
     flags_parse_or_exit(&program, argc, argv);
+    quiz_start(&quiz, &program); /* refuses --quiz with --answer */
+    bool quizzing = quiz.quiz || quiz.answer;
+    if (quizzing && (csv || kill_holder || trials != 1))
+        flags_usage_error(&program, "--%s: not with --%s (the question is one "
+                          "sale's sold, left, oversold and elapsed)",
+                          quiz.quiz ? "quiz" : "answer",
+                          csv ? "csv" : kill_holder ? "kill-holder" : "trials");
+    if (quiz.seeded && quizzing && flags_given(&program, "buyers") &&
+        flags_given(&program, "stock") && flags_given(&program, "lock") &&
+        flags_given(&program, "read-delay") &&
+        flags_given(&program, "write-delay"))
+        flags_usage_error(&program, "--seed: nothing to draw: --buyers, "
+                                    "--stock, --lock, --read-delay and "
+                                    "--write-delay are all given");
+    if (quiz.seeded && quizzing)
+        draw_problem(&quiz, &program, &buyers, &stock, &read_ms, &write_ms,
+                     &lock, store);
     if (lock == LOCK_FILE && store != STORE_FILE)
         flags_usage_error(&program, "--lock file: locks the store's file; "
                                     "use it with --store file");
@@ -430,10 +720,11 @@ int main(int argc, char **argv)
     if (!kill_holder && (given_victim || flags_given(&program, "kill-point")))
         flags_usage_error(&program, "--%s: only with --kill-holder",
                           given_victim ? "victim" : "kill-point");
-    if (flags_given(&program, "seed") && !kill_holder)
+    if (quiz.seeded && !kill_holder && !quizzing)
         flags_usage_error(&program, "--seed: nothing is random without "
                                     "--kill-holder (the seed picks the victim "
-                                    "and its kill point)");
+                                    "and its kill point) or --quiz/--answer "
+                                    "(it draws a new problem)");
     if (flags_given(&program, "seed") && given_victim && given_point)
         flags_usage_error(&program, "--seed: nothing is random: --victim and "
                                     "--kill-point are both given");
@@ -448,21 +739,27 @@ int main(int argc, char **argv)
                           "the lock buy a ticket)", kill_point_choices[kill_point],
                           stock);
     bool random = kill_holder && !(given_victim && given_point);
-    if (random && !flags_given(&program, "seed"))
+    seed = quiz.seed;
+    if (random && !quiz.seeded)
         seed = clock_nanoseconds(); /* random unless asked to repeat */
+
+    static struct setup s;
+    s.store = store;
+    s.lock = lock;
+    s.stock = (int64_t)stock;
+    s.buyers = (int)buyers;
+    if (quizzing)
+        print_problem(&s, &quiz, mode, read_ms, write_ms);
+    if (quiz.quiz)
+        return EXIT_OK; /* the question only: nothing runs */
 
     watchdog_start(program.name, timeout);
 
-    static struct setup s;
     s.shared = CHECK_PTR(mmap(NULL, sizeof *s.shared, PROT_READ | PROT_WRITE,
                               MAP_SHARED | MAP_ANONYMOUS, -1, 0),
                          MAP_FAILED);
-    s.store = store;
-    s.lock = lock;
     s.read_delay = read_ms / 1000;
     s.write_delay = write_ms / 1000;
-    s.stock = (int64_t)stock;
-    s.buyers = (int)buyers;
     cleanup_tempdir("tickets", s.directory, sizeof s.directory);
     snprintf(s.db, sizeof s.db, "%s/db.txt", s.directory);
     snprintf(s.lockfile, sizeof s.lockfile, "%s/lock", s.directory);
@@ -490,7 +787,7 @@ int main(int argc, char **argv)
 
     int *oversold = xcalloc(trials, sizeof *oversold);
     int *early = xcalloc(trials, sizeof *early);
-    bool all_correct = true;
+    bool all_correct = true, answer_checks = true;
     struct outcome failure = {.failed = -1};
     uint64_t rng = seed, done = 0;
     for (uint64_t t = 0; t < trials; t++) {
@@ -520,6 +817,8 @@ int main(int argc, char **argv)
                    : o.correct    ? ""
                                   : "WRONG ",
                    s.shared->repair[0] ? "(repaired after a buyer died)" : "");
+        if (quiz.answer && o.failures == 0)
+            answer_checks = check_answer(&s, &o, read_ms, write_ms);
         worker_run_release(&run);
         done = t + 1;
         if (o.failures > 0) {
@@ -546,6 +845,11 @@ int main(int argc, char **argv)
     if (!all_correct) {
         fprintf(stderr, "tickets: WRONG: with --lock %s the store and the "
                         "buyers disagree (see above)\n", lock_names[lock]);
+        return EXIT_WRONG;
+    }
+    if (!answer_checks) {
+        fprintf(stderr, "tickets: the run does not agree with the answer "
+                        "(OFF above)\n");
         return EXIT_WRONG;
     }
     return EXIT_OK;
