@@ -496,8 +496,11 @@ enum { SPIN_HANDOFF_US = 5, SLOW_PIPE_US = 10 };
 static void explain_queue_lead(double queue_seconds, double pipe_seconds)
 {
     double queue_us = queue_seconds * 1e6, pipe_us = pipe_seconds * 1e6;
-    bool spun = queue_us < SPIN_HANDOFF_US, slow_pipe = pipe_us >= SLOW_PIPE_US;
     int cpus = proc_cpu_count();
+    /* On one CPU the two ends cannot run at once, so no wait can have been
+     * a useful spin, however short the round trip came out. */
+    bool spun = cpus >= 2 && queue_us < SPIN_HANDOFF_US;
+    bool slow_pipe = pipe_us >= SLOW_PIPE_US;
     printf("  the queue wins only while both processes have a free core (it "
            "hands over by\n  spinning) and pipe wake-ups are slow.  This run, "
            "on %d CPU%s:\n",
