@@ -358,11 +358,17 @@ static void print_problem(const struct options *options)
 {
     const struct quiz *quiz = &options->quiz;
     int cpus = proc_cpu_count();
-    printf("count %s (seed %llu%s): %llu worker%s each add 1 to a sum %llu "
+    /* Without --seed the problem is the command line's own: no seed to
+     * print, and the answer is the same command with --answer. */
+    char seed[40] = "";
+    if (quiz->seeded)
+        snprintf(seed, sizeof seed, " (seed %llu)",
+                 (unsigned long long)quiz->seed);
+    printf("count %s%s: %llu worker%s each add 1 to a sum %llu "
            "times;\n  this run may use %d CPU%s. The speedup over serial "
            "(serial time / its time) of:\n",
-           quiz->quiz ? "quiz" : "answer", (unsigned long long)quiz->seed,
-           quiz->seeded ? "" : ", drawn", (unsigned long long)options->workers,
+           quiz->quiz ? "quiz" : "answer", seed,
+           (unsigned long long)options->workers,
            options->workers == 1 ? "" : "s",
            (unsigned long long)options->iterations, cpus, cpus == 1 ? "" : "s");
     for (int c = THREAD; c < CONFIG_COUNT; c++) {
@@ -382,10 +388,12 @@ static void print_problem(const struct options *options)
                    c == THREAD ? ", a little less for starting threads"
                                : ", less than threads by each fork's cost");
     }
-    if (quiz->quiz)
-        printf("Predict, then see: build/bin/count --answer --seed %llu%s\n",
-               (unsigned long long)quiz->seed,
-               quiz->seeded ? "" : " --workers ... (the same flags)");
+    if (quiz->quiz && quiz->seeded)
+        printf("Predict, then see: build/bin/count --answer --seed %llu (and "
+               "the same flags)\n", (unsigned long long)quiz->seed);
+    else if (quiz->quiz)
+        printf("Predict, then see: the same command with --answer in place of "
+               "--quiz\n");
     else
         printf("The run, to check it:\n");
 }

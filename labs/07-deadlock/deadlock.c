@@ -59,7 +59,8 @@ const char *const fix_names[] = {"none", "sentinel", "close", "timeout",
                                  "drain", "order", NULL};
 
 struct run run;
-static uint64_t run_quiz_seed; /* printed by the quiz */
+static uint64_t run_quiz_seed; /* printed by the quiz, when given */
+static bool run_quiz_seeded;
 
 /* ---- If the watchdog fires ----------------------------------------------- */
 
@@ -301,10 +302,13 @@ static int report(double seconds, bool csv)
 static void predict_sentinel(bool answer)
 {
     int extra = run.markers - run.consumers;
-    printf("deadlock %s (seed %" PRIu64 "): %d producer%s x %d item%s, %d "
+    char seed[40] = "";
+    if (run_quiz_seeded)
+        snprintf(seed, sizeof seed, " (seed %" PRIu64 ")", run_quiz_seed);
+    printf("deadlock %s%s: %d producer%s x %d item%s, %d "
            "consumer%s, a queue of %d;\n  after the producers, main puts %d "
            "end marker%s, then joins the consumers.\n",
-           answer ? "answer" : "quiz", run_quiz_seed, run.producers,
+           answer ? "answer" : "quiz", seed, run.producers,
            run.producers == 1 ? "" : "s", run.items, run.items == 1 ? "" : "s",
            run.consumers, run.consumers == 1 ? "" : "s", run.capacity,
            run.markers, run.markers == 1 ? "" : "s");
@@ -483,12 +487,16 @@ int main(int argc, char **argv)
     run.markers = flags_given(&program, "markers") || quiz.seeded
                       ? (int)markers : run.consumers;
     run_quiz_seed = quiz.seed;
+    run_quiz_seeded = quiz.seeded;
     if (quizzing)
         predict_sentinel(quiz.answer);
     if (quiz.quiz) {
-        printf("Predict, then see: build/bin/deadlock --answer --seed %" PRIu64
-               "%s\n", quiz.seed,
-               quiz.seeded ? "" : " (and the same flags)");
+        if (quiz.seeded)
+            printf("Predict, then see: build/bin/deadlock --answer --seed %"
+                   PRIu64 " (and the same flags)\n", quiz.seed);
+        else
+            printf("Predict, then see: the same command with --answer in "
+                   "place of --quiz\n");
         return EXIT_OK; /* the question only: nothing runs */
     }
 
