@@ -145,7 +145,7 @@ check:
 skels:
 	scripts/skels.sh $(LAB)
 
-GRADE_ENV = CC="$(CC)" CFLAGS="$(CFLAGS)" LDFLAGS="$(LDFLAGS)" LDLIBS="$(LDLIBS)"
+GRADE_ENV = CC="$(CC)" MPICC="$(MPICC)" CFLAGS="$(CFLAGS)" LDFLAGS="$(LDFLAGS)" LDLIBS="$(LDLIBS)"
 grade: $(LIBCOMMON) $(TEST_BIN) $(LAB_BINS)
 	@$(GRADE_ENV) scripts/grade.sh "$(LAB)" $(if $(SOLUTION),solution)
 

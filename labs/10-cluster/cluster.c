@@ -244,6 +244,8 @@ static struct rep_result count_once(const struct options *options,
     current_phase = REDUCING;
     /* The sums exist only in each rank's memory, on its own host: the
      * reduction is the message that brings them together. */
+    /* EXERCISE 1: the reduction: every rank's r.sum, added up, into rank
+     * 0's r.total (MPI_Reduce, one MPI_UINT64_T, MPI_SUM, root 0) */
     MPI_Reduce(&r.sum, &r.total, 1, MPI_UINT64_T, MPI_SUM, 0, MPI_COMM_WORLD);
     MPI_Reduce(&r.seconds, &r.slowest, 1, MPI_DOUBLE, MPI_MAX, 0,
                MPI_COMM_WORLD);
