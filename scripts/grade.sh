@@ -50,8 +50,10 @@ echo "grade: building $program from $what"
 # and libraries.
 compiler=${CC:-cc}
 [ "$program" = cluster ] && compiler=${MPICC:-mpicc}
+# -iquote, not -I: a lab header may share a system header's name (lab 03's
+# sched.h), and #include <sched.h> must still find the system's.
 # shellcheck disable=SC2086 # the flags are word lists
-if ! $compiler $CFLAGS -I"$source_dir" "$source_dir"/*.c build/libcommon.a \
+if ! $compiler $CFLAGS -iquote "$source_dir" "$source_dir"/*.c build/libcommon.a \
         $LDFLAGS $LDLIBS -o "$out/$program"; then
     echo "grade: $source_dir does not build (see above): 0 checks passed"
     exit 1

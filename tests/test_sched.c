@@ -690,6 +690,131 @@ START_TEST(convoy_gil_delays_the_io_thread)
 }
 END_TEST
 
+/* ---- Predict, then check (--quiz, --answer) ------------------------------ */
+
+/* The kernel's weights for nice 0 to 10 (kernel/sched/core.c), written out
+ * again here so that the lab's table is checked, not just reused. */
+static const int weight_of_nice[] = {1024, 820, 655, 526, 423, 335,
+                                     272,  215, 172, 137, 110};
+
+/* "    worker-W nice N: ..." lines of a problem: the nice values, in order.
+ * Returns how many; `rest` gets what follows each colon. */
+static int problem_rows(const char *out, int *nice, char rest[][64], int capacity)
+{
+    int n = 0;
+    for (const char *line = out; line && *line && n < capacity;) {
+        int w, v, used = 0;
+        if (sscanf(line, "    worker-%d nice %d: %n", &w, &v, &used) == 2 &&
+            used > 0 && w == n) {
+            nice[n] = v;
+            sscanf(line + used, "%63[^\n]", rest[n]);
+            n++;
+        }
+        line = strchr(line, '\n');
+        if (line)
+            line++;
+    }
+    return n;
+}
+
+/* --quiz runs nothing and hides every share; the same seed is the same
+ * problem; the seed draws 2 to 4 workers with nice values 0 to 10. */
+START_TEST(quiz_hides_the_shares_and_a_seed_repeats)
+{
+    const char *argv[] = {"sched", "--quiz", "--seed", "1", NULL};
+    struct program_result first = run_sched(argv);
+    struct program_result again = run_sched(argv);
+    ck_assert_msg(first.status == 0, "exit %d: %s", first.status, first.err);
+    ck_assert_str_eq(first.out, again.out);
+    ck_assert_str_eq(first.err, "");
+    ck_assert_msg(strstr(first.out, "Timeline") == NULL &&
+                      strstr(first.out, "Check:") == NULL &&
+                      strstr(first.out, "main pid") == NULL,
+                  "the quiz ran the experiment:\n%s", first.out);
+    ck_assert_ptr_nonnull(strstr(first.out, "sched quiz (seed 1): "));
+    ck_assert_ptr_nonnull(strstr(first.out, "--answer --seed 1"));
+    int nice[8];
+    char rest[8][64] = {{0}};
+    int n = problem_rows(first.out, nice, rest, 8);
+    ck_assert_msg(n >= 2 && n <= 4, "%d workers:\n%s", n, first.out);
+    for (int w = 0; w < n; w++) {
+        ck_assert_msg(nice[w] >= 0 && nice[w] <= 10, "nice %d", nice[w]);
+        ck_assert_str_eq(rest[w], "?");
+    }
+    program_result_free(&first);
+    program_result_free(&again);
+
+    /* Without --seed: the command line's own problem, no seed, and the
+     * answer is the same command with --answer. */
+    const char *own[] = {"sched", "--quiz", "--nice", "0,5", NULL};
+    struct program_result r = run_sched(own);
+    ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+    ck_assert_ptr_null(strstr(r.out, "seed"));
+    ck_assert_ptr_nonnull(strstr(r.out, "the same command with --answer"));
+    ck_assert_int_eq(problem_rows(r.out, nice, rest, 8), 2);
+    ck_assert_int_eq(nice[0], 0);
+    ck_assert_int_eq(nice[1], 5);
+    program_result_free(&r);
+}
+END_TEST
+
+/* --answer: each share is the weight table's, exactly (to the printed
+ * tenth), the same as the run's "expected" column; then the run, and each
+ * measured share beside its prediction.  Loop 0: a seed's problem; loop 1:
+ * the command line's. */
+START_TEST(answer_is_the_weight_tables_share_then_the_run)
+{
+    const char *seeded[] = {"sched", "--answer", "--seed", "1", "--seconds",
+                            "0.06", NULL};
+    const char *own[] = {"sched", "--answer", "--nice", "0,5", "--kind",
+                         "thread", "--seconds", "0.06", NULL};
+    struct program_result r = run_sched(_i == 0 ? seeded : own);
+    ck_assert_msg(r.status == 0, "exit %d: %s\n%s", r.status, r.err, r.out);
+    ck_assert_ptr_nonnull(strstr(r.out, "The run, to check it:"));
+    ck_assert_ptr_nonnull(strstr(r.out, "Check: every worker ran only on CPU"));
+    int nice[8];
+    char rest[8][64] = {{0}};
+    int n = problem_rows(r.out, nice, rest, 8);
+    ck_assert_msg(n >= 2 && n <= 4, "%d workers:\n%s", n, r.out);
+    int total = 0;
+    for (int w = 0; w < n; w++)
+        total += weight_of_nice[nice[w]];
+    const char *checked = strstr(r.out, "The answer, checked against this run");
+    ck_assert_msg(checked != NULL, "%s", r.out);
+    for (int w = 0; w < n; w++) {
+        double share = 0;
+        int weight = 0, sum = 0;
+        ck_assert_msg(sscanf(rest[w], "%lf%% = weight %d / %d", &share, &weight,
+                             &sum) == 3, "'%s'", rest[w]);
+        ck_assert_int_eq(weight, weight_of_nice[nice[w]]);
+        ck_assert_int_eq(sum, total);
+        double exact = 100.0 * weight / total;
+        ck_assert_msg(fabs(share - exact) <= 0.05 + 1e-9, "worker-%d: %.1f%% "
+                      "printed, %f%% by the table", w, share, exact);
+        /* the run's own expected column, and the verdict's prediction */
+        char key[64];
+        snprintf(key, sizeof key, "worker-%d nice %3d weight %5d: ", w, nice[w],
+                 weight);
+        const char *row = strstr(r.out, key);
+        double measured = -1, expected = -1;
+        ck_assert_msg(row && sscanf(row + strlen(key), "%lf%% measured, %lf%% "
+                                    "expected", &measured, &expected) == 2,
+                      "no '%s':\n%s", key, r.out);
+        ck_assert_msg(fabs(expected - exact) <= 0.05 + 1e-9, "%f", expected);
+        snprintf(key, sizeof key, "  worker-%d nice %2d: predicted ", w, nice[w]);
+        row = strstr(checked, key);
+        double predicted = -1, again = -1;
+        ck_assert_msg(row && sscanf(row + strlen(key), "%lf%%, measured %lf%%",
+                                    &predicted, &again) == 2,
+                      "no '%s':\n%s", key, checked);
+        ck_assert_msg(fabs(predicted - exact) <= 0.05 + 1e-9, "%f", predicted);
+        ck_assert_msg(fabs(again - measured) <= 0.05 + 1e-9, "%f vs %f", again,
+                      measured);
+    }
+    program_result_free(&r);
+}
+END_TEST
+
 /* ---- Usage errors and Ctrl+C -------------------------------------------- */
 
 static const struct bad_line bad_lines[] = {
@@ -713,6 +838,15 @@ static const struct bad_line bad_lines[] = {
     {{"--experiment", "convoy", "--workers", "3", NULL}, "--workers"},
     {{"--experiment", "crossover", "--trace", "/tmp/x.json", NULL}, "--trace"},
     {{"--experiment", "convoy", "--mode", "serial", NULL}, "--mode"},
+    {{"--quiz", "--answer", NULL}, "--quiz"},
+    {{"--quiz", "--csv", NULL}, "--quiz"},
+    {{"--answer", "--all-cores", NULL}, "--answer"},
+    {{"--answer", "--misplace-worker", "1", NULL}, "--answer"},
+    {{"--quiz", "--trace", "/tmp/x.json", NULL}, "--quiz"},
+    {{"--quiz", "--experiment", "crossover", NULL}, "--quiz"},
+    {{"--seed", "3", NULL}, "--seed"},
+    {{"--quiz", "--seed", "3", "--nice", "0,5", NULL}, "--seed"},
+    {{"--quiz", "--seed", "-1", NULL}, "--seed"},
 };
 
 START_TEST(bad_command_line_is_refused_with_exit_2)
@@ -767,6 +901,12 @@ Suite *sched_suite(void)
     tcase_add_test(crossover, crossover_ctrl_c_stops_workers_and_server);
     tcase_add_test(crossover, convoy_gil_delays_the_io_thread);
     suite_add_tcase(suite, crossover);
+
+    TCase *quiz = tcase_create("sched_quiz");
+    tcase_set_timeout(quiz, 60);
+    tcase_add_test(quiz, quiz_hides_the_shares_and_a_seed_repeats);
+    tcase_add_loop_test(quiz, answer_is_the_weight_tables_share_then_the_run, 0, 2);
+    suite_add_tcase(suite, quiz);
 
     TCase *usage = tcase_create("sched_usage");
     tcase_set_timeout(usage, 30);

@@ -21,6 +21,7 @@
  *         build/bin/sched --nice 0,5             (weights: 1024 vs 335)
  *         build/bin/sched --experiment crossover --cpu 2 --io-ms 8
  *         build/bin/sched --trace /tmp/t.json    (open it in ui.perfetto.dev)
+ *         build/bin/sched --quiz --seed 7        (predict, then --answer)
  */
 #define _GNU_SOURCE
 #include "sched.h"
@@ -53,6 +54,14 @@ int nice_weight(int nice)
     if (nice > 19)
         nice = 19;
     return weights[nice + 20];
+}
+
+double nice_share(const struct options *options, int index)
+{
+    double total = 0;
+    for (int i = 0; i < (int)options->workers; i++)
+        total += nice_weight(options->nice_count ? options->nice[i] : 0);
+    return nice_weight(options->nice_count ? options->nice[index] : 0) / total;
 }
 
 /* CONFIG_HZ from the kernel's own configuration, when it publishes it
@@ -195,10 +204,14 @@ static struct options parse(int argc, char **argv, struct program *program)
         {.name = "requests", .type = FLAG_COUNT, .target = &o.requests,
          .min = 1, .max = 100000, .value_name = "N",
          .help = "convoy: requests the IO thread makes in each setting"},
+        flag_quiz(&o.quiz.quiz),
+        flag_answer(&o.quiz.answer),
+        flag_seed_random(&o.quiz.seed),
         FLAG_END,
     };
     program->flags = flags;
     flags_parse_or_exit(program, argc, argv);
+    quiz_start(&o.quiz, program); /* refuses --quiz with --answer */
 
     o.workers_given = flags_given(program, "workers");
     o.tasks_given = flags_given(program, "tasks");
@@ -244,6 +257,45 @@ static struct options parse(int argc, char **argv, struct program *program)
                               "give one per worker (or leave out --workers)",
                               o.nice_count, (unsigned long long)o.workers);
         o.workers = (uint64_t)o.nice_count;
+    }
+    /* The quiz asks for each worker's share of one CPU: only a pinned,
+     * narrated timeslice run has that question and shows its answer. */
+    bool quizzing = o.quiz.quiz || o.quiz.answer;
+    if (quizzing) {
+        const char *which = o.quiz.quiz ? "--quiz" : "--answer";
+        if (o.experiment != EXPERIMENT_TIMESLICE)
+            flags_usage_error(program, "%s: only with --experiment timeslice "
+                              "(the question is each worker's CPU share)",
+                              which);
+        if (o.csv || o.all_cores || o.misplace_given || o.trace_path)
+            flags_usage_error(program, "%s: not with --csv, --all-cores, "
+                              "--misplace-worker or --trace (the question is "
+                              "the shares of workers pinned to one CPU, "
+                              "narrated)", which);
+    }
+    if (o.quiz.seeded && !quizzing)
+        flags_usage_error(program, "--seed: only with --quiz or --answer "
+                                   "(nothing else in sched is random)");
+    /* A seed makes a new problem: 2 to 4 workers (unless --workers says)
+     * and a nice value for each, from 0 to 10 (a negative one needs root). */
+    if (o.quiz.seeded) {
+        if (o.nice_list)
+            flags_usage_error(program, "--seed: nothing to draw: --nice gives "
+                                       "every worker's nice value (leave out "
+                                       "one or the other)");
+        if (!o.workers_given)
+            o.workers = (uint64_t)quiz_pick(&o.quiz, 2, 4);
+        o.nice_count = (int)o.workers;
+        for (int i = 0; i < o.nice_count; i++)
+            o.nice[i] = quiz_pick(&o.quiz, 0, 10);
+        /* all alike would be a question without a difference: move the
+         * last one by 1 to 10 steps (still within 0 to 10) */
+        int last = o.nice_count - 1;
+        bool alike = true;
+        for (int i = 0; i < last; i++)
+            alike &= o.nice[i] == o.nice[last];
+        if (alike && last > 0)
+            o.nice[last] = (o.nice[last] + quiz_pick(&o.quiz, 1, 10)) % 11;
     }
     if (o.misplace_given) {
         if (o.all_cores)
@@ -313,6 +365,12 @@ int main(int argc, char **argv)
             "--io-ms each,\nalone, then beside a CPU-bound thread under the "
             "GIL, then beside it\nwithout the GIL: its latency grows by up to "
             "the switch interval.\n\n"
+            "--quiz (timeslice) prints the workers and their nice values "
+            "with ? for\neach one's CPU share, and runs nothing; --answer "
+            "(same flags) computes\nthe shares from the kernel's weight "
+            "table, runs the workers and sets\neach measured share beside "
+            "its prediction (within 5 points: a verdict,\nnot an exit "
+            "status).  --seed S draws 2-4 workers and their nice values.\n\n"
             "CSV (--csv), one row per worker (timeslice), per run "
             "(crossover) or per\nrequest (convoy) and repetition; the "
             "columns are named in the header:\n"

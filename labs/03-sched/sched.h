@@ -2,6 +2,8 @@
 #ifndef LAB_SCHED_H
 #define LAB_SCHED_H
 
+#include "quiz.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -31,6 +33,7 @@ struct options {
     int nice_count;         /* 0: every worker at nice 0 */
     uint64_t misplace;      /* with misplace_given: pin this worker wrongly */
     bool misplace_given;
+    struct quiz quiz;       /* --quiz, --answer, --seed: the shares */
 
     /* crossover (E13) and convoy */
     int mode;
@@ -52,6 +55,12 @@ int run_convoy(const struct options *options);
  * sched_prio_to_weight in kernel/sched/core.c; nice 0 is 1024 and each
  * step is about 1.25x. */
 int nice_weight(int nice);
+
+/* Worker INDEX's part of one CPU among workers that always want to run,
+ * by the weights: weight / the sum of the weights (nice 0 for all when the
+ * options give no --nice).  The experiment's "expected" column and the
+ * quiz's answer are both this. */
+double nice_share(const struct options *options, int index);
 
 /* "6.18.44 (EEVDF: ...)" etc.: one line about the kernel's scheduler. */
 void describe_scheduler(char *text, int size);

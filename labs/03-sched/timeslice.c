@@ -171,6 +171,9 @@ static int timeslice_worker(struct worker *self)
         uint64_t now = clock_nanoseconds();
         r->turns++;
         if (now - previous > plan->gap_ns) {
+            /* EXERCISE 6: record the slice's end: count the gap and its
+             * length, store it as {previous, now} while the record has room,
+             * or else note where the first gap that did not fit began */
             r->gaps_seen++;
             r->gap_ns_total += now - previous;
             if (r->gaps_stored < plan->capacity)
@@ -247,11 +250,7 @@ static struct summary summarize(const struct plan *plan, const struct record *r,
     s.share = run_ns / window;
     int workers = (int)options->workers;
     if (!options->all_cores) {
-        double total = 0;
-        for (int i = 0; i < workers; i++)
-            total += nice_weight(options->nice_count ? options->nice[i] : 0);
-        s.expected_share =
-            nice_weight(options->nice_count ? options->nice[index] : 0) / total;
+        s.expected_share = nice_share(options, index);
     } else {
         int cpus = proc_cpu_count();
         s.expected_share = workers <= cpus ? 1.0 : (double)cpus / workers;
@@ -587,6 +586,88 @@ static void add_to_trace(struct trace *trace, const struct plan *plan,
                   (double)plan->end_ns / 1e9, NULL);
 }
 
+/* ---- Predict, then check (--quiz, --answer) -------------------------------- */
+
+/* The question: W workers that always want to run share one CPU; what part
+ * of the workers' time does each get?  The answer is the weight table's:
+ * nice_share(), the very function behind the "expected" column.  The
+ * shares are judged among the workers (each one's part of the time the
+ * workers ran), since other tasks on a shared machine take time from all
+ * of them alike. */
+static int nice_of(const struct options *options, int w)
+{
+    return options->nice_count ? options->nice[w] : 0;
+}
+
+static void print_problem(const struct options *options)
+{
+    const struct quiz *quiz = &options->quiz;
+    int workers = (int)options->workers;
+    /* Without --seed the problem is the command line's own: no seed to
+     * print, and the answer is the same command with --answer. */
+    char seed[40] = "";
+    if (quiz->seeded)
+        snprintf(seed, sizeof seed, " (seed %llu)",
+                 (unsigned long long)quiz->seed);
+    printf("sched %s%s: %d CPU-bound %s%s pinned to one CPU for %g s, each "
+           "always\n  wanting to run.  Each one's share of the time the "
+           "workers ran:\n",
+           quiz->quiz ? "quiz" : "answer", seed, workers,
+           options->kind == KIND_THREAD ? "thread" : "process",
+           workers == 1 ? "" : "es", options->seconds);
+    int total = 0;
+    for (int w = 0; w < workers; w++)
+        total += nice_weight(nice_of(options, w));
+    for (int w = 0; w < workers; w++) {
+        printf("    worker-%d nice %2d: ", w, nice_of(options, w));
+        if (quiz->quiz)
+            printf("?\n");
+        else
+            printf("%5.1f%% = weight %d / %d (the weights' sum)\n",
+                   100 * nice_share(options, w), nice_weight(nice_of(options, w)),
+                   total);
+    }
+    if (quiz->quiz && quiz->seeded)
+        printf("Predict, then see: build/bin/sched --answer --seed %llu (and "
+               "the same flags)\n", (unsigned long long)quiz->seed);
+    else if (quiz->quiz)
+        printf("Predict, then see: the same command with --answer in place of "
+               "--quiz\n");
+    else
+        printf("The run, to check it:\n\n");
+}
+
+/* How far a measured share may be from its prediction, in points of the
+ * workers' time: a slice is a few ms, so in a 0.2 s window one slice more
+ * or less for a worker moves its share by one to three points; another
+ * task's wake-ups add a little. */
+static const double ANSWER_TOLERANCE_POINTS = 5;
+
+/* After an --answer run: each measured share against its prediction.  Not
+ * an exit status (the lab does not check shares on a shared machine): a
+ * verdict, with what to try when it is off. */
+static void check_answer(const struct options *options, const struct summary *s)
+{
+    int workers = (int)options->workers;
+    double run = 0;
+    for (int w = 0; w < workers; w++)
+        run += s[w].run_seconds;
+    printf("\nThe answer, checked against this run (within %g points of the "
+           "workers' time):\n", ANSWER_TOLERANCE_POINTS);
+    for (int w = 0; w < workers; w++) {
+        double predicted = 100 * nice_share(options, w);
+        double measured = run > 0 ? 100 * s[w].run_seconds / run : 0;
+        double off = measured - predicted;
+        printf("  worker-%d nice %2d: predicted %5.1f%%, measured %5.1f%%: ",
+               w, nice_of(options, w), predicted, measured);
+        if (fabs(off) <= ANSWER_TOLERANCE_POINTS)
+            printf("as predicted\n");
+        else
+            printf("OFF by %+.1f points (a busy CPU or a short window: try "
+                   "--seconds 1)\n", off);
+    }
+}
+
 /* ---- The experiment -------------------------------------------------------- */
 
 static int choose_cpus(int *cpu, int *other)
@@ -612,6 +693,10 @@ static const char *nice_error(int error)
 
 int run_timeslice(const struct options *options)
 {
+    if (options->quiz.quiz || options->quiz.answer)
+        print_problem(options);
+    if (options->quiz.quiz)
+        return EXIT_OK; /* the question only: nothing runs */
     int workers = (int)options->workers;
     struct plan plan = {.options = options, .capacity = options->capacity,
                         .gap_ns = (uint64_t)(options->gap_us * 1000)};
@@ -721,6 +806,8 @@ int run_timeslice(const struct options *options)
             print_timeline(&plan, runs, counts);
             print_table(&plan, records, s, &run);
             interpret(&plan, records, s);
+            if (options->quiz.answer)
+                check_answer(options, s);
             if (options->all_cores)
                 printf("  Two or more workers ran at the same moment for "
                        "%.1f ms in all: in parallel.\n",
