@@ -618,7 +618,14 @@ START_TEST(crossover_file_shows_cold_and_warm_reads)
     const char *argv[] = {"sched", "--experiment", "crossover", "--io",
                           "file", "--file-kib", "256", "--cpu", "0.5",
                           "--workers", "2", "--tasks", "4", NULL};
+    /* Its data file goes to a private TMPDIR, which must be empty after
+     * (the file's directory was once left behind). */
+    struct scratch scratch;
+    scratch_make(&scratch);
+    ck_assert_int_eq(setenv("TMPDIR", scratch.dir, 1), 0);
     struct program_result r = run_sched(argv);
+    ck_assert_msg(rmdir(scratch.dir) == 0, "%s is not empty after the run",
+                  scratch.dir);
     ck_assert_msg(r.status == 0, "exit %d, stderr: %s", r.status, r.err);
     const char *at = strstr(r.out, "cold read (after POSIX_FADV_DONTNEED) ");
     ck_assert_ptr_nonnull(at);

@@ -208,7 +208,9 @@ static int chosen_configs(const struct options *options, int *chosen)
  * that DONTNEED can drop its pages (dirty pages are not dropped). */
 static int make_file(const struct plan *plan, char *path, size_t size)
 {
-    char directory[256];
+    /* static: cleanup_tempdir() keeps this buffer to remove the directory
+     * at exit (a stack buffer was gone by then, and the directory stayed) */
+    static char directory[256];
     cleanup_tempdir("sched", directory, sizeof directory);
     snprintf(path, size, "%s/data", directory);
     int fd = CHECK(open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
