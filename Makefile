@@ -145,7 +145,8 @@ check:
 skels:
 	scripts/skels.sh $(LAB)
 
-GRADE_ENV = CC="$(CC)" MPICC="$(MPICC)" CFLAGS="$(CFLAGS)" LDFLAGS="$(LDFLAGS)" LDLIBS="$(LDLIBS)"
+# Every lab is graded with the link flags of the one that needs most (share).
+GRADE_ENV = CC="$(CC)" MPICC="$(MPICC)" CFLAGS="$(CFLAGS)" LDFLAGS="$(LDFLAGS)" LDLIBS="$(LDLIBS) $(CRYPTO_LIBS)"
 grade: $(LIBCOMMON) $(TEST_BIN) $(LAB_BINS)
 	@$(GRADE_ENV) scripts/grade.sh "$(LAB)" $(if $(SOLUTION),solution)
 

@@ -150,6 +150,12 @@ static void perform(const struct action *action,
         break;
     case CALL_GET:
         record->item = 0;
+        /* EXERCISE 2: get one item into record->item (its size into
+         * record->size) and its status into record->status, waiting as the
+         * scene says: action->timeout is already in the queue's units
+         * (common/queue.h: QUEUE_BLOCK, QUEUE_NOWAIT, or seconds).  Without
+         * it every get is a poll that never waits: E7.2 answers EMPTY at once.
+         * instead: record->status = queue_get(queue, &record->item, sizeof record->item, &record->size, QUEUE_NOWAIT); */
         record->status = queue_get(queue, &record->item, sizeof record->item,
                                    &record->size, action->timeout);
         break;

@@ -228,6 +228,8 @@ static int change_a_copy(void *arg)
            value_format(&x, text, sizeof text));
     bool right = shows(&a->d, "[0, 1, 2]", "child:  and yet");
     printf("          (x is a copy: the append never left this process)\n");
+    /* EXERCISE 1: the fix: set the changed copy back through the proxy
+     * (d['l'] = x, one call whose status goes through ok() into right) */
     right = right && ok(manager_dict_set(&a->d, &key, &x), "d['l'] = x");
     printf("  child:  d['l'] = x                  (the fix: set it back)\n");
     value_free(&key);
