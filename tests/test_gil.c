@@ -145,8 +145,12 @@ START_TEST(forced_switches_between_two_competitors)
                   "two threads competed for 150 ms with a 1 ms interval and "
                   "no switch was forced");
     ck_assert_uint_gt(counters.acquisitions, 2);
-    /* Every forced switch is followed by the yielder taking it back. */
-    ck_assert_uint_ge(counters.acquisitions, 2 + counters.forced_switches);
+    /* Every forced switch is followed by the waiter's acquisition (the
+     * releaser waits for it), and the first acquisition follows none.  Not
+     * 2 + switches: a thread's last release, at the deadline, may be a
+     * forced one that nobody hands back (seen once under TSan: 13
+     * acquisitions, 12 forced switches). */
+    ck_assert_uint_ge(counters.acquisitions, 1 + counters.forced_switches);
     /* Forced switching: a yield on request always let the other thread in
      * first; the yielder never won the race to take the GIL right back. */
     for (int i = 0; i < 2; i++)
