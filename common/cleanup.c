@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -21,13 +22,20 @@ static struct {
     void *arg;
 } steps[CLEANUP_CAPACITY];
 static int step_count;
-static pid_t owner;          /* the process whose files these are */
+static _Atomic pid_t owner;  /* the process whose files these are */
 static atomic_flag done = ATOMIC_FLAG_INIT;
+/* Making a file and registering its removal is one step as far as
+ * cleanup_run() can see: the watchdog thread may run it (Ctrl+C) while
+ * the main thread is between mkdtemp() and cleanup_push(), and the
+ * directory would be left.  Held for microseconds, never across a wait. */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
-void cleanup_push(cleanup_fn fn, void *arg)
+static void push_locked(cleanup_fn fn, void *arg)
 {
-    if (step_count == CLEANUP_CAPACITY)
+    if (step_count == CLEANUP_CAPACITY) {
+        pthread_mutex_unlock(&lock);
         die_at(__FILE__, __LINE__, "cleanup_push: too many steps", ENOMEM);
+    }
     if (owner == 0) {
         owner = getpid();
         atexit(cleanup_run);
@@ -37,12 +45,23 @@ void cleanup_push(cleanup_fn fn, void *arg)
     step_count++;
 }
 
+void cleanup_push(cleanup_fn fn, void *arg)
+{
+    pthread_mutex_lock(&lock);
+    push_locked(fn, arg);
+    pthread_mutex_unlock(&lock);
+}
+
 void cleanup_run(void)
 {
+    /* A child never takes the lock: it may have inherited it held. */
     if (owner != getpid() || atomic_flag_test_and_set(&done))
         return; /* not ours (a child), or already done (exit after die_at) */
+    pthread_mutex_lock(&lock);
     for (int i = step_count - 1; i >= 0; i--)
         steps[i].fn(steps[i].arg);
+    /* Kept locked: the process is exiting, and nothing may be made now
+     * that would not be removed. */
 }
 
 /* A private directory and a descriptor of it, opened when it was made.
@@ -130,19 +149,28 @@ const char *cleanup_tempdir(const char *prefix, char *path, size_t size)
     if (length < 0 || (size_t)length >= size)
         die_at(__FILE__, __LINE__, "cleanup_tempdir: path too long",
                ENAMETOOLONG);
-    if (tempdir_count == TEMPDIR_CAPACITY)
+    pthread_mutex_lock(&lock);
+    if (tempdir_count == TEMPDIR_CAPACITY) {
+        pthread_mutex_unlock(&lock);
         die_at(__FILE__, __LINE__, "cleanup_tempdir: too many directories",
                ENOMEM);
-    CHECK_PTR(mkdtemp(path), NULL);
+    }
+    if (mkdtemp(path) == NULL) {
+        int saved = errno;
+        pthread_mutex_unlock(&lock);
+        die_at(__FILE__, __LINE__, "mkdtemp(path)", saved);
+    }
     /* The descriptor cleanup will use, taken now while it can be had. */
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd == -1) {
         int saved = errno;
         rmdir(path); /* still empty: removing it needs no descriptor */
+        pthread_mutex_unlock(&lock);
         die_at(__FILE__, __LINE__, "open(temporary directory)", saved);
     }
     struct tempdir *dir = &tempdirs[tempdir_count++];
     *dir = (struct tempdir){.path = path, .fd = fd};
-    cleanup_push(remove_tempdir, dir);
+    push_locked(remove_tempdir, dir);
+    pthread_mutex_unlock(&lock);
     return path;
 }

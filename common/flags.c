@@ -438,7 +438,7 @@ void flags_print_table(const struct program *program)
                    (unsigned long long)flag->max);
             break;
         case FLAG_DECIMAL:
-            printf("--%s\tdecimal\t%.17g\t%.17g\n", flag->name, flag->low,
+            printf("--%s\tdecimal\t%.15g\t%.15g\n", flag->name, flag->low,
                    flag->high);
             break;
         case FLAG_CHOICE:

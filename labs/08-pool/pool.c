@@ -528,6 +528,10 @@ int experiment_timeline(const struct options *o)
     }
     pool_destroy(pool);
     if (!right) {
+        for (int i = 0; i < tasks; i++) /* e.g. its worker was killed */
+            if (results[i].status != POOL_OK)
+                fprintf(stderr, "pool: task %d: %s: %s\n", i,
+                        pool_status_name(results[i].status), results[i].error);
         fprintf(stderr, "pool: WRONG: a task did not return its result\n");
         return EXIT_WRONG;
     }
