@@ -1041,11 +1041,16 @@ START_TEST(signals_interrupting_a_wait_lose_nothing)
     ck_assert_int_eq(channel_recv(&ends.parent, &value, -1), CHANNEL_OK);
     ck_assert(value_equal(&value, &message));
     value_free(&value);
-    ck_assert_int_ge(interruptions, 5); /* they did arrive while we waited */
+    /* They did arrive while we waited.  At least one per phase: signals
+     * sent 10 ms apart coalesce into one when this process does not run
+     * in between (a loaded machine, a sanitizer), so no more is certain. */
+    int first = interruptions;
+    ck_assert_int_ge(first, 1);
     ck_assert_int_eq(channel_recv(&ends.parent, &value, bound(10)), CHANNEL_OK);
     ck_assert(value_equal(&value, &message));
     value_free(&value);
-    ck_assert_int_ge(interruptions, 11);
+    int second = interruptions;
+    ck_assert_int_gt(second, first);
 
     size_t length = (size_t)2 << 20, size = 0;
     unsigned char *data = malloc(length);
@@ -1058,7 +1063,7 @@ START_TEST(signals_interrupting_a_wait_lose_nothing)
                      CHANNEL_OK);
     ck_assert_uint_eq(size, length);
     ck_assert_int_eq(first_wrong_byte(data, length, 249), -1);
-    ck_assert_int_ge(interruptions, 20);
+    ck_assert_int_gt(interruptions, second);
     free(data);
     value_free(&message);
     join_ok(&child);
