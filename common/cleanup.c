@@ -52,11 +52,26 @@ void cleanup_push(cleanup_fn fn, void *arg)
     pthread_mutex_unlock(&lock);
 }
 
+/* Has this thread run the steps (or is it running them)? */
+static _Thread_local bool ran_here;
+
 void cleanup_run(void)
 {
     /* A child never takes the lock: it may have inherited it held. */
-    if (owner != getpid() || atomic_flag_test_and_set(&done))
-        return; /* not ours (a child), or already done (exit after die_at) */
+    if (owner != getpid() || ran_here)
+        return; /* not ours (a child), or this thread did it already */
+    ran_here = true;
+    if (atomic_flag_test_and_set(&done)) {
+        /* Another thread is removing the files, and will end the process
+         * when it is done (every caller exits next).  Returning now would
+         * let this thread's _exit() cut that removal short -- the watchdog
+         * answering Ctrl+C while the main thread is in die_at(), say --
+         * so wait: the lock is never released, this thread ends with the
+         * process, and the first way out decides the exit status. */
+        pthread_mutex_lock(&lock);
+        for (;;)
+            pause();
+    }
     pthread_mutex_lock(&lock);
     for (int i = step_count - 1; i >= 0; i--)
         steps[i].fn(steps[i].arg);

@@ -22,8 +22,11 @@ typedef void (*cleanup_fn)(void *arg);
 /* Register fn(arg); steps run last-registered first.  At most 16. */
 void cleanup_push(cleanup_fn fn, void *arg);
 
-/* Run the registered steps now (once; later calls do nothing).  Only in the
- * process that registered them. */
+/* Run the registered steps now (once).  Only in the process that
+ * registered them.  The caller exits next: a later call from the same
+ * thread does nothing; one from another thread while the first is still
+ * removing files waits for the process to end (so its own exit cannot cut
+ * the removal short). */
 void cleanup_run(void);
 
 /* Create "$TMPDIR/PREFIX-XXXXXX" and register its removal (its files

@@ -151,6 +151,7 @@ struct job {
     int signal_number;   /* > 0: sent `delay` seconds after the start */
     double delay;
     bool kill_worker;    /* SIGKILL the first pool worker seen after `delay` */
+    const char *when_child; /* signal only once a child of this name runs */
     double timeout;
     /* What happened. */
     pid_t pid;
@@ -254,8 +255,8 @@ static bool still_running(pid_t pid)
            info.si_pid == 0;
 }
 
-/* A pool worker of `pid` (comm "pool-worker-N"), or 0. */
-static pid_t find_pool_worker(pid_t pid)
+/* A child of `pid` whose name (comm) starts with `prefix`, or 0. */
+static pid_t find_child(pid_t pid, const char *prefix)
 {
     pid_t children[256];
     int count = children_of(pid, children, 256);
@@ -266,7 +267,7 @@ static pid_t find_pool_worker(pid_t pid)
         if (file == NULL)
             continue;
         bool worker = fgets(comm, sizeof comm, file) != NULL &&
-                      strncmp(comm, "pool-worker", 11) == 0;
+                      strncmp(comm, prefix, strlen(prefix)) == 0;
         fclose(file);
         if (worker)
             return children[i];
@@ -278,7 +279,8 @@ static void job_poll(struct job *job)
 {
     double now = clock_seconds();
     if (job->signal_number > 0 && !job->signalled &&
-        now >= job->started + job->delay) {
+        now >= job->started + job->delay &&
+        (job->when_child == NULL || find_child(job->pid, job->when_child) > 0)) {
         if (still_running(job->pid))
             /* Ctrl+C goes to the whole job, as a terminal sends it. */
             kill(job->signal_number == SIGINT ? -job->pid : job->pid,
@@ -286,8 +288,9 @@ static void job_poll(struct job *job)
         job->signalled = true;
     }
     if (job->kill_worker && !job->worker_killed &&
-        now >= job->started + job->delay) {
-        pid_t worker = find_pool_worker(job->pid);
+        now >= job->started + job->delay &&
+        (job->when_child == NULL || find_child(job->pid, job->when_child) > 0)) {
+        pid_t worker = find_child(job->pid, "pool-worker");
         if (worker > 0 && kill(worker, SIGKILL) == 0)
             job->worker_killed = true;
     }
@@ -943,6 +946,79 @@ START_TEST(signals_2_random_int_term_hup_x_every_mode_x_every_binary_1_sanitized
 }
 END_TEST
 
+/* Aimed at one phase: pool's raw-pipe ping-pong, where the watchdog kills
+ * the "pong" child while the main thread writes to it (D2: that write
+ * killed the lab with SIGPIPE, status 141, before it reaped anything). */
+START_TEST(signals_3_int_term_hup_aimed_at_pool_pingpong)
+{
+    struct shm_snapshot *before = malloc(sizeof *before);
+    ck_assert_ptr_nonnull(before);
+    shm_take(before);
+    static const char *const args[] = {"--experiment", "throughput", "--tasks",
+                                       "100000", "--repeat", "1", "--warmup",
+                                       "0", NULL};
+    static const int signals[] = {SIGINT, SIGTERM, SIGHUP};
+    struct job jobs[3];
+    memset(jobs, 0, sizeof jobs);
+    for (int i = 0; i < 3; i++) {
+        job_set_argv(&jobs[i], "pool", args);
+        jobs[i].signal_number = signals[i];
+        jobs[i].when_child = "pong";
+        jobs[i].delay = random_unit() * 0.002;
+        jobs[i].timeout = 60 * time_scale();
+    }
+    run_jobs(jobs, 3, 3);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_msg(jobs[i].signalled, "SIG%s: no ping-pong seen",
+                      sigabbrev_np(signals[i]));
+        ck_assert_msg(!jobs[i].timed_out && jobs[i].status == 128 + signals[i],
+                      "seed %" PRIu64 ": SIG%s during the ping-pong: exit %d "
+                      "(-13: killed by SIGPIPE); stderr %.300s", seed,
+                      sigabbrev_np(signals[i]), jobs[i].status, jobs[i].err);
+        free(jobs[i].out);
+        free(jobs[i].err);
+    }
+    expect_nothing_left(before, "ping-pong signals");
+    free(before);
+}
+END_TEST
+
+/* Aimed the same way: a pool worker SIGKILLed while the ping-pong runs, so
+ * its replacement is forked then (D1: the replacement held the pong pipe's
+ * write end, pong never saw end of file, and the run hung until
+ * --timeout). */
+START_TEST(pool_worker_sigkill_3_aimed_at_pool_pingpong)
+{
+    struct shm_snapshot *before = malloc(sizeof *before);
+    ck_assert_ptr_nonnull(before);
+    shm_take(before);
+    static const char *const args[] = {"--experiment", "throughput", "--tasks",
+                                       "20000", "--repeat", "3", "--warmup",
+                                       "0", "--timeout", "10", NULL};
+    struct job jobs[3];
+    memset(jobs, 0, sizeof jobs);
+    for (int i = 0; i < 3; i++) {
+        job_set_argv(&jobs[i], "pool", args);
+        jobs[i].kill_worker = true;
+        jobs[i].when_child = "pong";
+        jobs[i].timeout = 30 * time_scale();
+    }
+    run_jobs(jobs, 3, 3);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_msg(jobs[i].worker_killed, "run %d: no worker killed", i);
+        ck_assert_msg(!jobs[i].timed_out && (jobs[i].status == 0 ||
+                                             jobs[i].status == 1),
+                      "run %d: a worker killed during the ping-pong: exit %d "
+                      "(3: the watchdog, the run hung); stderr %.300s", i,
+                      jobs[i].status, jobs[i].err);
+        free(jobs[i].out);
+        free(jobs[i].err);
+    }
+    expect_nothing_left(before, "ping-pong worker kill");
+    free(before);
+}
+END_TEST
+
 /* ---- an outside SIGKILL of a pool worker -------------------------------------- */
 
 START_TEST(pool_worker_sigkill_1_x_every_pool_experiment)
@@ -963,6 +1039,18 @@ START_TEST(pool_worker_sigkill_1_x_every_pool_experiment)
         jobs[i].timeout = 30 * time_scale();
     }
     run_jobs(jobs, n, 5);
+    /* A run faster than its baseline may end before its moment came:
+     * once more, killing the first worker seen. */
+    for (int i = 0; i < n; i++) {
+        if (jobs[i].worker_killed)
+            continue;
+        free(jobs[i].out);
+        free(jobs[i].err);
+        jobs[i].out = jobs[i].err = NULL;
+        jobs[i].done = false;
+        jobs[i].delay = 0;
+        run_jobs(&jobs[i], 1, 1);
+    }
     for (int i = 0; i < n; i++) {
         const struct job *job = &jobs[i];
         char text[1024];
@@ -1095,7 +1183,9 @@ Suite *fault_suite(void)
     tcase_add_checked_fixture(runs, fault_setup, fault_teardown);
     tcase_set_timeout(runs, 120);
     tcase_add_test(runs, signals_2_random_int_term_hup_x_every_mode_x_every_binary_1_sanitized);
+    tcase_add_test(runs, signals_3_int_term_hup_aimed_at_pool_pingpong);
     tcase_add_test(runs, pool_worker_sigkill_1_x_every_pool_experiment);
+    tcase_add_test(runs, pool_worker_sigkill_3_aimed_at_pool_pingpong);
     tcase_add_test(runs, fd_limit_4_to_16_x_every_binary_every_3rd_sanitized);
     suite_add_tcase(suite, runs);
     return suite;
