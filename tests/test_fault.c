@@ -63,7 +63,8 @@ static const struct binary binaries[] = {
         {"--mode", "serial", "--workers", "2", "--iterations", "20M"},
         {"--mode", "thread", "--workers", "2", "--iterations", "20M"},
         {"--mode", "thread", "--gil", "--workers", "2", "--iterations", "20M"},
-        {"--mode", "process", "--workers", "2", "--iterations", "20M"}}},
+        {"--mode", "process", "--workers", "2", "--iterations", "20M"},
+        {"--answer", "--workers", "2", "--iterations", "20M"}}},
     /* tickets: the generic checks only (its own suite covers kill-holder). */
     {"tickets", true, {"--lock"}, {
         {"--lock", "mutex", "--buyers", "3", "--read-delay", "20",
@@ -74,7 +75,7 @@ static const struct binary binaries[] = {
          "--write-delay", "20"},
         {"--lock", "naive", "--buyers", "3", "--read-delay", "20",
          "--write-delay", "20"}}},
-    {"pool", false, {"--experiment"}, {
+    {"pool", false, {"--experiment", "--kind"}, {
         {"--experiment", "callbacks", "--iterations", "20M"},
         {"--experiment", "apply", "--iterations", "20M"},
         {"--experiment", "timeline", "--scale", "0.1"},
@@ -82,7 +83,13 @@ static const struct binary binaries[] = {
         {"--experiment", "spawn-cost", "--tasks", "50", "--repeat", "2"},
         {"--experiment", "futures", "--scale", "0.1"},
         {"--experiment", "kill-worker", "--scale", "0.5"},
-        {"--experiment", "throughput", "--tasks", "5000", "--repeat", "3"},
+        {"--experiment", "throughput", "--kind", "process", "--tasks", "5000",
+         "--repeat", "3"},
+        {"--experiment", "throughput", "--kind", "thread", "--tasks", "5000",
+         "--repeat", "3"},
+        {"--experiment", "throughput", "--kind", "minipool", "--tasks",
+         "5000", "--repeat", "3"},
+        {"--experiment", "timeline", "--answer", "--scale", "0.1"},
         {"--experiment", "speedup", "--work-us", "100", "--tasks", "200",
          "--repeat", "2"}}},
     {"deadlock", false, {"--scenario", "--fix"}, {
@@ -97,7 +104,8 @@ static const struct binary binaries[] = {
         {"--scenario", "join-before-drain", "--fix", "drain", "--pause-scale",
          "0.2"},
         {"--scenario", "lock-order", "--fix", "none", "--stall", "0.3"},
-        {"--scenario", "lock-order", "--fix", "order"}}},
+        {"--scenario", "lock-order", "--fix", "order"},
+        {"--answer"}}},
     {"ipc", false, {"--experiment", "--bench"}, {
         {"--experiment", "e8"},
         {"--experiment", "e7"},
@@ -856,12 +864,23 @@ struct mode_ref {
     int binary, mode;
 };
 
+/* A pool mode whose workers are pool.h's processes (not --kind thread,
+ * nor minipool's own workers). */
+static bool pool_of_processes(const char *const *args)
+{
+    for (int a = 0; args[a] != NULL && args[a + 1] != NULL; a++)
+        if (strcmp(args[a], "--kind") == 0)
+            return strcmp(args[a + 1], "process") == 0;
+    return true;
+}
+
 static int all_modes(struct mode_ref *refs, int capacity, bool processes_only)
 {
     int n = 0;
     for (int b = 0; b < BINARIES; b++)
         for (int m = 0; m < mode_count(&binaries[b]); m++) {
-            if (processes_only && strcmp(binaries[b].name, "pool") != 0)
+            if (processes_only && (strcmp(binaries[b].name, "pool") != 0 ||
+                                   !pool_of_processes(binaries[b].modes[m])))
                 continue;
             ck_assert_int_lt(n, capacity);
             refs[n++] = (struct mode_ref){b, m};
