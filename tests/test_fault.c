@@ -954,9 +954,10 @@ START_TEST(signals_2_random_int_term_hup_x_every_mode_x_every_binary_1_sanitized
                       128 + sig, base[i % modes].status, job->err);
         interrupted += handled;
     }
-    /* Most signals land inside the run: a program that ignored them all
-     * would pass the check above. */
-    ck_assert_msg(interrupted * 2 >= n, "seed %" PRIu64 ": only %d of %d runs "
+    /* Most signals land inside the run (a run faster than its baseline
+     * may end first): a program that ignored them all would pass the
+     * check above, so a third at least must have been acted on. */
+    ck_assert_msg(interrupted * 3 >= n, "seed %" PRIu64 ": only %d of %d runs "
                   "were ended by their signal", seed, interrupted, n);
     jobs_free(jobs, n);
     jobs_free(base, modes);
