@@ -5,7 +5,7 @@
  * validates every value before anything runs.  Bad input is reported as one
  * line naming the flag and what it accepts, then a usage hint:
  *
- *     count: --workers: 'abc' is not a whole number; expected 1 to 1024
+ *     count: --workers: 'abc' is not a whole number from 1 to 1024
  *     Try 'count --help' for more information.
  *
  * and the program exits with status 2 (EXIT_USAGE), having run nothing.
@@ -20,6 +20,9 @@
  * for a forgotten value (`--mode --workers 2`), not a value.  Out-of-range values, overflow
  * (`99999999999999999999`, `1e30`), signs, empty values, unknown flags,
  * missing values, stray arguments and repeated flags are all errors.
+ *
+ * Every lab also answers `--list-flags` (flags_print_table): the table in a
+ * form for scripts, from which the fault suite builds its bad input.
  */
 #ifndef COMMON_FLAGS_H
 #define COMMON_FLAGS_H
