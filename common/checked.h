@@ -26,6 +26,14 @@ enum {
     EXIT_INTERRUPTED = 130 /* Ctrl+C / SIGTERM: children killed and reaped first */
 };
 
+/* End the whole process now with `status`, as _exit() does, from a
+ * teardown path (die_at, the watchdog): other threads may still be
+ * running, or have ended without being joined, and they end with the
+ * process.  It is the exit_group system call itself, so that
+ * ThreadSanitizer's _exit() hook does not report those threads as leaked
+ * (every real report has already stopped the program: halt_on_error). */
+_Noreturn void exit_at_once(int status);
+
 /* Print "file:line: what: strerror(code)" and exit with EXIT_SYSTEM. */
 _Noreturn void die_at(const char *file, int line, const char *what, int code);
 

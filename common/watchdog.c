@@ -79,7 +79,7 @@ static _Noreturn void stop_run(const char *headline)
     cleanup_run();
     fprintf(stderr, "%s: watchdog: stopped; nothing left running (exit %d)\n",
             watchdog.program, EXIT_WATCHDOG);
-    _exit(EXIT_WATCHDOG);
+    exit_at_once(EXIT_WATCHDOG);
 }
 
 static _Noreturn void on_deadline(void)
@@ -109,7 +109,7 @@ static _Noreturn void on_signal(int signal_number)
     list_children(stderr);
     proc_kill_all_and_reap(2.0);
     cleanup_run();
-    _exit(128 + signal_number);
+    exit_at_once(128 + signal_number);
 }
 
 /* One look of the stall detector.  *quiet_since: when the run was last

@@ -965,7 +965,7 @@ START_TEST(signals_2_random_int_term_hup_x_every_mode_x_every_binary_1_sanitized
         ck_assert_msg(!job->timed_out &&
                           (handled || job->status == base[i % modes].status),
                       "seed %" PRIu64 ": %s, SIG%s at %.3f s: exit %d (want "
-                      "%d, or %d if it had ended); stderr %.400s",
+                      "%d, or %d if it had ended); stderr %.4000s",
                       seed, text, sigabbrev_np(sig), job->delay, job->status,
                       128 + sig, base[i % modes].status, job->err);
         interrupted += handled;
