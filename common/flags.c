@@ -252,16 +252,23 @@ static struct flag *find(struct program *program, const char *name,
 int flags_parse(struct program *program, int argc, char **argv, char *error,
                 size_t error_size)
 {
+    /* Every lab parses its flags first: from here on its stdout is
+     * checked at exit (output.h), --help's included. */
+    output_guard(program->name);
     for (struct flag *flag = program->flags; flag->name != NULL; flag++)
         flag->given = false;
     /* --help wins wherever it stands, so a student can always get it;
-     * --list-flags likewise, for scripts. */
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-            return 1;
+     * --list-flags likewise, for scripts.  Both return 1, so a lab that
+     * prints the help on 1 answers --list-flags too (flags_print_help
+     * prints the table then). */
+    program->listing = false;
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--list-flags") == 0)
-            return 2;
+            program->listing = true;
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0 ||
+            strcmp(argv[i], "--list-flags") == 0)
+            return 1;
 
     for (int i = 1; i < argc; i++) {
         const char *argument = argv[i];
@@ -319,17 +326,10 @@ static void usage_hint(const struct program *program)
 
 void flags_parse_or_exit(struct program *program, int argc, char **argv)
 {
-    /* Every lab's first call: from here on its stdout is checked at exit
-     * (output.h), --help's included. */
-    output_guard(program->name);
     char error[512];
     int rc = flags_parse(program, argc, argv, error, sizeof error);
     if (rc == 1) {
-        flags_print_help(program);
-        exit(EXIT_OK);
-    }
-    if (rc == 2) {
-        flags_print_table(program);
+        flags_print_help(program); /* or the table, for --list-flags */
         exit(EXIT_OK);
     }
     if (rc != 0) {
@@ -387,6 +387,10 @@ static void print_default(const struct flag *flag)
 
 void flags_print_help(const struct program *program)
 {
+    if (program->listing) { /* --list-flags was asked for */
+        flags_print_table(program);
+        return;
+    }
     printf("%s: %s\n\n", program->name, program->synopsis);
     printf("Usage: %s [flags]\n\n%s\n\nFlags:\n", program->name,
            program->description);

@@ -64,6 +64,7 @@ struct program {
     const char *description; /* paragraphs for --help: what to notice */
     const char *exit_notes;  /* lab-specific meaning of exit statuses, or NULL */
     struct flag *flags;      /* terminated by an entry with name == NULL */
+    bool listing;            /* set by flags_parse: --list-flags, not --help */
 };
 
 /* default_text for a flag whose default each experiment (mode, scenario)
@@ -86,18 +87,19 @@ struct flag flag_seed(uint64_t *target);
 struct flag flag_seed_random(uint64_t *target);
 #define FLAG_END ((struct flag){.name = NULL})
 
-/* Parse argv into the table.  Returns 0 on success, 1 if --help was asked
- * for (nothing is printed: call flags_print_help), 2 if --list-flags was
- * (call flags_print_table), or -1 on bad input with a one-line explanation
- * in `error`: the flag, the value as given (quoted, non-printable bytes
- * escaped, cut at 40 characters with its length), and what it accepts. */
+/* Parse argv into the table.  Returns 0 on success, 1 if --help or
+ * --list-flags was asked for (nothing is printed: call flags_print_help,
+ * which prints the one asked for), or -1 on bad input with a one-line
+ * explanation in `error`: the flag, the value as given (quoted,
+ * non-printable bytes escaped, cut at 40 characters with its length), and
+ * what it accepts.  It first calls output_guard() (output.h), since every
+ * lab parses its flags first: the lab's stdout is then flushed and checked
+ * at exit, a write error is one line on stderr and exit 4. */
 int flags_parse(struct program *program, int argc, char **argv, char *error,
                 size_t error_size);
 
-/* flags_parse for main(): prints help and exits 0 on --help, or reports
- * the error and exits EXIT_USAGE.  It first calls output_guard() (output.h):
- * the lab's stdout is flushed and checked at exit, a write error is one
- * line on stderr and exit 4. */
+/* flags_parse for main(): prints help (or the table) and exits 0 on --help
+ * (--list-flags), or reports the error and exits EXIT_USAGE. */
 void flags_parse_or_exit(struct program *program, int argc, char **argv);
 
 /* For checks across flags that the table cannot express ("--gil needs
@@ -109,6 +111,7 @@ _Noreturn void flags_usage_error(const struct program *program,
 /* Was --name given on the command line? */
 bool flags_given(const struct program *program, const char *name);
 
+/* The help; or, after flags_parse saw --list-flags, the table. */
 void flags_print_help(const struct program *program);
 
 /* --list-flags: the table in a form for scripts and tests, one line per

@@ -5,9 +5,9 @@
  * and exit() ignores its failure.  So `count --csv > /dev/full` (disk full)
  * or a closed stdout used to exit 0 with every row lost.
  *
- * output_guard() is the one mechanism, and flags_parse_or_exit() calls it,
- * so every lab has it without a line of its own (calling it again is
- * harmless).  It does three things:
+ * output_guard() is the one mechanism, and flags_parse() calls it (every
+ * lab's first step), so every lab has it without a line of its own
+ * (calling it again is harmless).  It does three things:
  *   - at exit (a return from main(), exit(), --help), flushes stdout and
  *     checks it.  On a write error: one line on stderr,
  *         count: cannot write standard output: No space left on device

@@ -47,9 +47,17 @@
 
 enum { MAX_ARGS = 24, MAX_MODES = 16 };
 
+/* How much of the suite a binary gets. */
+enum coverage {
+    ALL,     /* everything below */
+    GENERIC, /* flags, output, signals (not the descriptor limits) */
+    NO_RUNS, /* flags and --help only: its real runs are known to leave
+                something behind (say what, where it is listed) */
+};
+
 struct binary {
     const char *name;
-    bool generic_only; /* flags, output and signals only */
+    enum coverage coverage;
     /* Flags whose every choice is a mode that must have a quick run. */
     const char *mode_flags[2];
     /* Quick runs (arguments after the name), the first one exiting 0: it
@@ -58,7 +66,7 @@ struct binary {
 };
 
 static const struct binary binaries[] = {
-    {"count", false, {"--mode"}, {
+    {"count", ALL, {"--mode"}, {
         {"--mode", "all", "--workers", "2", "--iterations", "20M"},
         {"--mode", "serial", "--workers", "2", "--iterations", "20M"},
         {"--mode", "thread", "--workers", "2", "--iterations", "20M"},
@@ -66,7 +74,7 @@ static const struct binary binaries[] = {
         {"--mode", "process", "--workers", "2", "--iterations", "20M"},
         {"--answer", "--workers", "2", "--iterations", "20M"}}},
     /* tickets: the generic checks only (its own suite covers kill-holder). */
-    {"tickets", true, {"--lock"}, {
+    {"tickets", GENERIC, {"--lock"}, {
         {"--lock", "mutex", "--buyers", "3", "--read-delay", "20",
          "--write-delay", "20"},
         {"--lock", "none", "--buyers", "3", "--read-delay", "20",
@@ -75,7 +83,7 @@ static const struct binary binaries[] = {
          "--write-delay", "20"},
         {"--lock", "naive", "--buyers", "3", "--read-delay", "20",
          "--write-delay", "20"}}},
-    {"pool", false, {"--experiment", "--kind"}, {
+    {"pool", ALL, {"--experiment", "--kind"}, {
         {"--experiment", "callbacks", "--iterations", "20M"},
         {"--experiment", "apply", "--iterations", "20M"},
         {"--experiment", "timeline", "--scale", "0.1"},
@@ -92,7 +100,7 @@ static const struct binary binaries[] = {
         {"--experiment", "timeline", "--answer", "--scale", "0.1"},
         {"--experiment", "speedup", "--work-us", "100", "--tasks", "200",
          "--repeat", "2"}}},
-    {"deadlock", false, {"--scenario", "--fix"}, {
+    {"deadlock", ALL, {"--scenario", "--fix"}, {
         {"--scenario", "prodcons", "--fix", "sentinel", "--pause-scale", "0.2"},
         {"--scenario", "prodcons", "--fix", "none", "--pause-scale", "0.2",
          "--stall", "0.3"},
@@ -106,7 +114,7 @@ static const struct binary binaries[] = {
         {"--scenario", "lock-order", "--fix", "none", "--stall", "0.3"},
         {"--scenario", "lock-order", "--fix", "order"},
         {"--answer"}}},
-    {"ipc", false, {"--experiment", "--bench"}, {
+    {"ipc", ALL, {"--experiment", "--bench"}, {
         {"--experiment", "e8"},
         {"--experiment", "e7"},
         {"--experiment", "all"},
@@ -115,6 +123,15 @@ static const struct binary binaries[] = {
         {"--bench", "roundtrip", "--roundtrips", "500", "--repeat", "2"},
         {"--bench", "bandwidth", "--messages", "200", "--size", "65536",
          "--repeat", "2"}}},
+    /* cluster: as a singleton (one rank, no mpirun); --experiment pingpong
+     * needs two ranks (mpirun), so it is not a mode here.  NO_RUNS: a
+     * singleton run leaves Open MPI's orted (its child) to end after the
+     * lab has exited, and at times an ompi.HOST.0/pid.N session directory
+     * in TMPDIR; its own suite runs it under mpirun (cluster --launch
+     * reaps those).  When that is fixed: ALL, and the pingpong runs. */
+    {"cluster", NO_RUNS, {NULL}, {
+        {"--experiment", "count", "--workers", "2", "--iterations", "20M"},
+        {"--experiment", "empty"}}},
 };
 enum { BINARIES = sizeof binaries / sizeof binaries[0] };
 
@@ -779,7 +796,8 @@ START_TEST(output_devfull_and_closed_x_help_and_a_run_x_every_binary)
     static const char *const help[] = {"--help", NULL};
     int n = 0;
     for (int b = 0; b < BINARIES; b++)
-        for (int variant = 0; variant < 4; variant++) {
+        for (int variant = 0;
+             variant < (binaries[b].coverage == NO_RUNS ? 2 : 4); variant++) {
             struct job *job = &jobs[n++];
             job_set_argv(job, binaries[b].name,
                          variant < 2 ? help : binaries[b].modes[0]);
@@ -895,6 +913,8 @@ static int all_modes(struct mode_ref *refs, int capacity, bool processes_only)
     int n = 0;
     for (int b = 0; b < BINARIES; b++)
         for (int m = 0; m < mode_count(&binaries[b]); m++) {
+            if (binaries[b].coverage == NO_RUNS)
+                continue;
             if (processes_only && (strcmp(binaries[b].name, "pool") != 0 ||
                                    !pool_of_processes(binaries[b].modes[m])))
                 continue;
@@ -1145,7 +1165,7 @@ START_TEST(fd_limit_4_to_16_x_every_binary_every_3rd_sanitized)
     ck_assert_ptr_nonnull(jobs);
     int n = 0;
     for (int b = 0; b < BINARIES; b++) {
-        if (binaries[b].generic_only)
+        if (binaries[b].coverage != ALL)
             continue;
         for (int limit = NOFILE_LOW; limit <= NOFILE_HIGH;
              limit += VARIANT[0] ? 3 : 1) {

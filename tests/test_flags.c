@@ -672,7 +672,10 @@ END_TEST
 
 START_TEST(list_flags_is_the_table)
 {
-    ck_assert_int_eq(parse("--workers", "x", "--list-flags", NULL), 2);
+    ck_assert_int_eq(parse("--workers", "x", "--list-flags", NULL), 1);
+    ck_assert(program.listing);
+    ck_assert_int_eq(parse("--help", NULL), 1);
+    ck_assert(!program.listing);
     struct argv_list list = {
         .argc = 2, .argv = {(char *)"labname", (char *)"--list-flags"}};
     struct sub_result *r = run_sub(parse_or_exit_child, &list, 5);
