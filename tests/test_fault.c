@@ -1199,6 +1199,54 @@ START_TEST(fd_limit_4_to_16_x_every_binary_every_3rd_sanitized)
 }
 END_TEST
 
+/* ---- --help: every default shown is one the flag accepts ------------------ */
+
+/* "(default 0)" under "a whole number from 1 to 1024" teaches a value the
+ * program refuses: a sentinel the lab replaces must be shown as the text
+ * it stands for (flags.h's default_text). */
+START_TEST(help_defaults_within_their_ranges_x_every_binary)
+{
+    struct job jobs[BINARIES];
+    memset(jobs, 0, sizeof jobs);
+    static const char *const help[] = {"--help", NULL};
+    for (int b = 0; b < BINARIES; b++) {
+        job_set_argv(&jobs[b], binaries[b].name, help);
+        jobs[b].timeout = 10 * time_scale();
+    }
+    run_jobs(jobs, BINARIES, 5);
+    int checked = 0;
+    for (int b = 0; b < BINARIES; b++) {
+        ck_assert_int_eq(jobs[b].status, 0);
+        char *save = NULL;
+        for (char *line = strtok_r(jobs[b].out, "\n", &save); line != NULL;
+             line = strtok_r(NULL, "\n", &save)) {
+            unsigned long long min, max, value;
+            double low, high, number;
+            const char *range = strstr(line, "a whole number from ");
+            const char *decimal = strstr(line, "a number from ");
+            if (range != NULL &&
+                sscanf(range, "a whole number from %llu to %llu (default %llu)",
+                       &min, &max, &value) == 3) {
+                ck_assert_msg(value >= min && value <= max,
+                              "%s --help: '%s': the default is refused",
+                              binaries[b].name, range);
+                checked++;
+            } else if (decimal != NULL &&
+                       sscanf(decimal, "a number from %lf to %lf (default %lf)",
+                              &low, &high, &number) == 3) {
+                ck_assert_msg(number >= low && number <= high,
+                              "%s --help: '%s': the default is refused",
+                              binaries[b].name, decimal);
+                checked++;
+            }
+        }
+        free(jobs[b].out);
+        free(jobs[b].err);
+    }
+    ck_assert_int_gt(checked, 20);
+}
+END_TEST
+
 /* ---- D9: accepted and ignored -------------------------------------------------- */
 
 START_TEST(flags_that_would_be_ignored_are_refused)
@@ -1232,6 +1280,7 @@ Suite *fault_suite(void)
     tcase_add_test(input, every_mode_and_every_binary_is_listed);
     tcase_add_test(input, flags_11_bad_values_x_every_flag_x_every_binary_3_sanitized);
     tcase_add_test(input, flags_that_would_be_ignored_are_refused);
+    tcase_add_test(input, help_defaults_within_their_ranges_x_every_binary);
     tcase_add_test(input, output_devfull_and_closed_x_help_and_a_run_x_every_binary);
     suite_add_tcase(suite, input);
 
