@@ -7,6 +7,7 @@
 #include "log.h"
 #include "timing.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -361,6 +362,60 @@ int proc_list_active(pid_t *pids, int capacity)
     return count;
 }
 
+/* The children this process has that the registry does not list: orphans
+ * of our children, re-parented here because this process is a subreaper
+ * (watchdog_start sets it).  SIGKILL each one still running; returns how
+ * many it found. */
+static int kill_adopted(void)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)getpid());
+    DIR *tasks = opendir(path);
+    if (tasks == NULL)
+        return 0; /* no descriptor to spare: waitpid() below still reaps */
+    int found = 0;
+    struct dirent *task;
+    while ((task = readdir(tasks)) != NULL) {
+        if (task->d_name[0] == '.')
+            continue;
+        char children[320];
+        snprintf(children, sizeof children, "/proc/%d/task/%s/children",
+                 (int)getpid(), task->d_name);
+        FILE *list = fopen(children, "r");
+        if (list == NULL)
+            continue;
+        int pid;
+        while (fscanf(list, "%d", &pid) == 1) {
+            kill(pid, SIGKILL);
+            found++;
+        }
+        fclose(list);
+    }
+    closedir(tasks);
+    return found;
+}
+
+/* After the registered children: a child's own children die with it
+ * (PR_SET_PDEATHSIG), a moment later, and as orphans they come to us.
+ * Reap them all before we exit, so nothing is left for our parent, and
+ * kill any that did not die alone.  Until ECHILD, or the deadline. */
+static void reap_adopted(uint64_t deadline)
+{
+    struct timespec pause = {.tv_sec = 0, .tv_nsec = 1000000};
+    for (int look = 0;; look++) {
+        pid_t got;
+        while ((got = waitpid(-1, NULL, WNOHANG)) > 0)
+            ;
+        if (got == -1 && errno == ECHILD)
+            return; /* no child at all */
+        if (clock_nanoseconds() > deadline)
+            return;
+        if (look % 10 == 9) /* still there after 10 ms: not dying alone */
+            kill_adopted();
+        nanosleep(&pause, NULL);
+    }
+}
+
 int proc_kill_all_and_reap(double grace_seconds)
 {
     if (registry_owner != getpid())
@@ -401,6 +456,8 @@ int proc_kill_all_and_reap(double grace_seconds)
         if (registry_count > 0)
             nanosleep(&pause, NULL);
     }
+    reap_adopted(clock_nanoseconds() +
+                 (uint64_t)(grace_seconds > 0 ? grace_seconds * 1e9 : 0));
     /* Keep the registry locked: the process is about to exit, and no other
      * thread may reap or start a child in between. */
     return killed;

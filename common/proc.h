@@ -94,8 +94,12 @@ int proc_active_count(void);
 
 /* SIGKILL every registered child and reap them, waiting at most
  * grace_seconds in all.  Used by the watchdog, Ctrl+C and die_at().
- * Returns how many children were killed.  Safe to call from any thread;
- * after it returns the caller is expected to exit. */
+ * Then the grandchildren: a child's own children die with it
+ * (PR_SET_PDEATHSIG) a moment later, and since watchdog_start() makes the
+ * program a subreaper, they come to it as orphans: it reaps them too (and
+ * SIGKILLs any that would outlive it), so nothing is left for its parent.
+ * Returns how many registered children were killed.  Safe to call from any
+ * thread; after it returns the caller is expected to exit. */
 int proc_kill_all_and_reap(double grace_seconds);
 
 /* Write the registered pids into `pids` (at most `capacity`), for

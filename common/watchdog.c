@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -196,6 +197,10 @@ void watchdog_start(const char *program_name, double timeout_seconds)
     struct sigaction ignore = {.sa_handler = SIG_IGN};
     sigemptyset(&ignore.sa_mask);
     CHECK(sigaction(SIGPIPE, &ignore, NULL));
+    /* A subreaper: orphans of our children (their own children, when a
+     * teardown kills them) come to us, to be reaped before we exit
+     * (proc_kill_all_and_reap), not to our parent. */
+    CHECK(prctl(PR_SET_CHILD_SUBREAPER, 1));
     watchdog.signal_fd = CHECK(signalfd(-1, &signals, SFD_CLOEXEC));
     watchdog.stop_fd = CHECK(eventfd(0, EFD_CLOEXEC));
     watchdog.kick_fd = CHECK(eventfd(0, EFD_CLOEXEC));

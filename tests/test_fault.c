@@ -123,6 +123,21 @@ static const struct binary binaries[] = {
         {"--bench", "roundtrip", "--roundtrips", "500", "--repeat", "2"},
         {"--bench", "bandwidth", "--messages", "200", "--size", "65536",
          "--repeat", "2"}}},
+    /* server: GENERIC for time's sake -- at RLIMIT_NOFILE 8 its master
+     * fails (exit 4, file:line, as it should) but the experiment waits
+     * 10 s for it first. */
+    {"server", GENERIC, {"--experiment", "--accept"}, {
+        {"--experiment", "hostile", "--requests", "200"},
+        {"--experiment", "load", "--clients", "2", "--requests", "100",
+         "--repeat", "1", "--warmup", "0", "--io-ms", "0", "--threads", "2"},
+        {"--experiment", "herd", "--accept", "accept", "--connections", "20"},
+        {"--experiment", "herd", "--accept", "epoll", "--connections", "20"},
+        {"--experiment", "herd", "--accept", "epoll-exclusive",
+         "--connections", "20"},
+        {"--experiment", "herd", "--accept", "reuseport", "--connections",
+         "20"},
+        {"--experiment", "kill", "--repeat", "1", "--requests", "200"},
+        {"--experiment", "cap"}}},
     /* cluster: as a singleton (one rank, no mpirun); --experiment pingpong
      * needs two ranks (mpirun), so it is not a mode here.  NO_RUNS: a
      * singleton run leaves Open MPI's orted (its child) to end after the
@@ -530,7 +545,7 @@ static void expect_nothing_left(const struct shm_snapshot *before,
 
 /* ---- The flag tables ---------------------------------------------------------- */
 
-enum flag_kind { KIND_SWITCH, KIND_COUNT, KIND_DECIMAL, KIND_CHOICE };
+enum flag_kind { KIND_SWITCH, KIND_COUNT, KIND_DECIMAL, KIND_CHOICE, KIND_TEXT };
 
 struct listed_flag {
     char name[64];
@@ -579,6 +594,8 @@ static int list_flags(const char *name, struct listed_flag *flags, int capacity)
             f->kind = KIND_DECIMAL;
             f->low = strtod(fields[2], NULL);
             f->high = strtod(fields[3], NULL);
+        } else if (strcmp(fields[1], "text") == 0 && n == 2) {
+            f->kind = KIND_TEXT;
         } else if (strcmp(fields[1], "choice") == 0 && n == 3) {
             f->kind = KIND_CHOICE;
             snprintf(f->choices, sizeof f->choices, "%s", fields[2]);
@@ -638,6 +655,12 @@ static bool bad_line(const char *binary, const struct listed_flag *f, int k,
         return true;
     }
     const char *args[6] = {f->name, NULL, NULL};
+    /* Any non-empty text is a text: only empty, missing and repeated are
+     * wrong for one. */
+    if (f->kind == KIND_TEXT && k != 6 && k != 7 && k != 10)
+        return false;
+    if (f->kind == KIND_TEXT)
+        snprintf(valid, sizeof valid, "x");
     switch (k) {
     case 0: rc = asprintf(&value, "abc"); break;
     case 1: rc = asprintf(&value, "-1"); break;
@@ -691,6 +714,9 @@ static const char *accepted_text(const struct listed_flag *f, char *out,
         break;
     case KIND_SWITCH:
         snprintf(out, size, "no value");
+        break;
+    case KIND_TEXT:
+        snprintf(out, size, "a text");
         break;
     }
     return out;

@@ -505,6 +505,56 @@ START_TEST(sighup_exit_129)
 }
 END_TEST
 
+/* ---- Grandchildren: nothing left when a teardown kills a child of ours ---- */
+
+/* A middle child that starts two of its own -- one dies with it
+ * (PR_SET_PDEATHSIG, as proc_start sets), one would outlive it -- and
+ * announces both on the pipe. */
+static int grandparent_middle(void *arg)
+{
+    int fd = *(const int *)arg;
+    struct proc kept, orphanable;
+    proc_start_keeping(&orphanable, "orphanable", announce_and_sleep, &fd,
+                       PROC_FDS(fd));
+    proc_start(&kept, "grandchild", sleep_forever, NULL);
+    if (write(fd, &kept.pid, sizeof kept.pid) != (ssize_t)sizeof kept.pid)
+        return 1;
+    for (;;)
+        pause();
+}
+
+static int run_with_grandchildren(void *arg)
+{
+    int fd = *(const int *)arg;
+    watchdog_start("wdtest", 30);
+    struct proc middle;
+    proc_start_keeping(&middle, "middle", grandparent_middle, &fd,
+                       PROC_FDS(fd));
+    proc_join(&middle, -1);
+    return 50;
+}
+
+START_TEST(teardown_reaps_grandchildren)
+{
+    become_subreaper();
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    struct sub sub = sub_start(run_with_grandchildren, &fds[1]);
+    close(fds[1]);
+    pid_t first = read_pid(fds[0], 5), second = read_pid(fds[0], 5);
+    close(fds[0]);
+    ck_assert_int_eq(kill(sub.pid, SIGINT), 0);
+    struct sub_result *r = sub_finish(&sub, 10);
+    ck_assert_msg(r->status == 130, "exit %d: %s", r->status, r->err);
+    /* Right after its exit: nothing of its tree has come to us. */
+    int adopted = orphans_adopted();
+    ck_assert_msg(adopted == 0, "%d grandchild(ren) left to its parent",
+                  adopted);
+    ck_assert(!pid_exists(first));
+    ck_assert(!pid_exists(second));
+}
+END_TEST
+
 /* ---- SIGPIPE: a dead reader is EPIPE, never a death (D2) ------------------ */
 
 /* After watchdog_start(): a write to a pipe nobody reads fails with EPIPE,
@@ -683,6 +733,7 @@ Suite *watchdog_suite(void)
     tcase_add_test(signals, sighup_exit_129);
     tcase_add_test(signals, signal_hook_handles_the_first_signal);
     tcase_add_test(signals, dead_reader_is_epipe_not_sigpipe);
+    tcase_add_test(signals, teardown_reaps_grandchildren);
     tcase_add_test(signals, interrupt_while_writing_to_a_child_exits_130);
     suite_add_tcase(suite, signals);
     return suite;
