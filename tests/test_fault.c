@@ -15,10 +15,10 @@
  *   fd limit   RLIMIT_NOFILE from 4 up (setrlimit in the child, before
  *              exec): a clean exit 4 with file:line, nothing left.
  *
- * Adding a binary is one line in `binaries[]` (its modes: one quick command
- * per choice of its mode flags; a choice without one fails the suite, so a
- * new experiment cannot be silently skipped); a binary in BIN_DIR that is
- * not listed fails `every_binary_is_listed`.  The random choices are seeded:
+ * Adding a binary is one entry in `binaries[]` (its coverage, its mode
+ * flags, one quick command per choice of them; a choice without one fails
+ * the suite, so a new experiment cannot be silently skipped); a binary in
+ * BIN_DIR that is not listed fails `every_mode_and_every_binary_is_listed`.  The random choices are seeded:
  * FAULT_SEED=N repeats a run, and every failure message prints the seed.
  * Runs go several at a time (most of a run is waiting), so the suite stays
  * within its budget.
