@@ -87,7 +87,9 @@ void cleanup_run(void)
  * (proc.h closes it in them). */
 enum { TEMPDIR_CAPACITY = CLEANUP_CAPACITY };
 static struct tempdir {
-    const char *path;
+    /* A copy: the caller's buffer may be gone by the time cleanup runs
+     * (a local array in the function that made the directory). */
+    char path[4096];
     int fd;
 } tempdirs[TEMPDIR_CAPACITY];
 static int tempdir_count;
@@ -161,7 +163,8 @@ const char *cleanup_tempdir(const char *prefix, char *path, size_t size)
     if (base == NULL || base[0] == '\0')
         base = "/tmp";
     int length = snprintf(path, size, "%s/%s-XXXXXX", base, prefix);
-    if (length < 0 || (size_t)length >= size)
+    if (length < 0 || (size_t)length >= size ||
+        (size_t)length >= sizeof tempdirs[0].path)
         die_at(__FILE__, __LINE__, "cleanup_tempdir: path too long",
                ENAMETOOLONG);
     pthread_mutex_lock(&lock);
@@ -184,7 +187,8 @@ const char *cleanup_tempdir(const char *prefix, char *path, size_t size)
         die_at(__FILE__, __LINE__, "open(temporary directory)", saved);
     }
     struct tempdir *dir = &tempdirs[tempdir_count++];
-    *dir = (struct tempdir){.path = path, .fd = fd};
+    snprintf(dir->path, sizeof dir->path, "%s", path); /* fits: see above */
+    dir->fd = fd;
     push_locked(remove_tempdir, dir);
     pthread_mutex_unlock(&lock);
     return path;

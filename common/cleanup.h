@@ -30,7 +30,9 @@ void cleanup_push(cleanup_fn fn, void *arg);
 void cleanup_run(void);
 
 /* Create "$TMPDIR/PREFIX-XXXXXX" and register its removal (its files
- * first; the directory is flat).  Returns `path`. */
+ * first; the directory is flat).  Returns `path`.  The removal keeps its
+ * own copy of the path: `path` may be a local buffer that is gone by the
+ * time cleanup runs. */
 const char *cleanup_tempdir(const char *prefix, char *path, size_t size);
 
 /* Remove a directory made by cleanup_tempdir() now, with its files (`path`:

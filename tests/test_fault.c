@@ -59,7 +59,7 @@ struct binary {
     const char *name;
     enum coverage coverage;
     /* Flags whose every choice is a mode that must have a quick run. */
-    const char *mode_flags[2];
+    const char *mode_flags[4];
     /* Quick runs (arguments after the name), the first one exiting 0: it
      * is also the run of the output and fd-limit checks. */
     const char *modes[MAX_MODES][MAX_ARGS];
@@ -123,6 +123,18 @@ static const struct binary binaries[] = {
         {"--bench", "roundtrip", "--roundtrips", "500", "--repeat", "2"},
         {"--bench", "bandwidth", "--messages", "200", "--size", "65536",
          "--repeat", "2"}}},
+    {"sched", ALL, {"--experiment", "--kind", "--mode", "--io"}, {
+        {"--experiment", "timeslice", "--kind", "process", "--seconds", "0.1"},
+        {"--experiment", "timeslice", "--kind", "thread", "--seconds", "0.1"},
+        {"--experiment", "crossover", "--mode", "all", "--io", "net",
+         "--tasks", "4", "--cpu", "1", "--io-ms", "1"},
+        {"--experiment", "crossover", "--mode", "serial", "--io", "sleep",
+         "--tasks", "4", "--cpu", "1", "--io-ms", "1"},
+        {"--experiment", "crossover", "--mode", "thread", "--io", "file",
+         "--tasks", "4", "--cpu", "1", "--file-kib", "64"},
+        {"--experiment", "crossover", "--mode", "process", "--tasks", "4",
+         "--cpu", "1", "--io-ms", "1"},
+        {"--experiment", "convoy", "--requests", "10", "--io-ms", "1"}}},
     /* server: GENERIC for time's sake -- at RLIMIT_NOFILE 8 its master
      * fails (exit 4, file:line, as it should) but the experiment waits
      * 10 s for it first. */
@@ -716,7 +728,7 @@ static const char *accepted_text(const struct listed_flag *f, char *out,
         snprintf(out, size, "no value");
         break;
     case KIND_TEXT:
-        snprintf(out, size, "a text");
+        snprintf(out, size, "text");
         break;
     }
     return out;
@@ -860,7 +872,7 @@ START_TEST(every_mode_and_every_binary_is_listed)
     for (int b = 0; b < BINARIES; b++) {
         const struct binary *binary = &binaries[b];
         int count = list_flags(binary->name, flags, 64);
-        for (int m = 0; m < 2 && binary->mode_flags[m] != NULL; m++) {
+        for (int m = 0; m < 4 && binary->mode_flags[m] != NULL; m++) {
             const struct listed_flag *f = NULL;
             for (int i = 0; i < count; i++)
                 if (strcmp(flags[i].name, binary->mode_flags[m]) == 0)

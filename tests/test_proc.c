@@ -899,6 +899,49 @@ static int entries_in(const char *directory)
     return count;
 }
 
+/* The caller's buffer is a local array, gone (and overwritten) by the time
+ * the program exits: the removal must not depend on it (lab 03 did this). */
+static __attribute__((noinline)) void make_tempdir_in_a_local_buffer(void)
+{
+    char directory[256];
+    cleanup_tempdir("rt-local", directory, sizeof directory);
+    char file[300];
+    snprintf(file, sizeof file, "%s/data", directory);
+    close(open(file, O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+}
+
+static __attribute__((noinline)) void scribble_on_the_stack(void)
+{
+    volatile char junk[8192];
+    for (size_t i = 0; i < sizeof junk; i++)
+        junk[i] = 'z';
+}
+
+static int tempdir_from_a_local_buffer(void *arg)
+{
+    (void)arg;
+    make_tempdir_in_a_local_buffer();
+    scribble_on_the_stack();
+    exit(0);
+}
+
+START_TEST(tempdir_removed_when_its_path_buffer_is_gone)
+{
+    char base[] = "/tmp/rt-cleanup-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(base));
+    ck_assert_int_eq(setenv("TMPDIR", base, 1), 0);
+    struct sub_result *r = run_sub(tempdir_from_a_local_buffer, NULL, 10);
+    unsetenv("TMPDIR");
+    int left = entries_in(base);
+    char rm[64];
+    snprintf(rm, sizeof rm, "rm -rf %s", base);
+    ck_assert_int_eq(system(rm), 0);
+    ck_assert_msg(r->status == 0, "exit %d: %s", r->status, r->err);
+    ck_assert_msg(left == 0, "the private directory was left behind: %s",
+                  r->err);
+}
+END_TEST
+
 START_TEST(tempdir_removed_with_no_descriptor_left)
 {
     char base[] = "/tmp/rt-cleanup-XXXXXX";
@@ -950,6 +993,7 @@ Suite *proc_suite(void)
     tcase_add_test(cleanup, check_macros_report_and_exit_4);
     tcase_add_test(cleanup, check_macros_pass_results_through);
     tcase_add_test(cleanup, tempdir_removed_with_no_descriptor_left);
+    tcase_add_test(cleanup, tempdir_removed_when_its_path_buffer_is_gone);
     suite_add_tcase(suite, cleanup);
 
     TCase *descriptors = tcase_create("proc_descriptors");
