@@ -21,6 +21,11 @@
  * thread inherits the blocked mask.  Children started with proc_start() get
  * the default handling back (see proc.h).
  *
+ * watchdog_start() also makes the program a subreaper
+ * (PR_SET_CHILD_SUBREAPER): when a teardown kills a child, that child's own
+ * children come to the program as orphans, and are reaped (or killed)
+ * before it exits (proc.h), never left to its parent.
+ *
  * SIGPIPE is ignored from watchdog_start() on, in the process and in every
  * child it starts: no lab can die of it.  A write to a pipe (or socket)
  * whose reader is gone fails with EPIPE, and every write path treats that
