@@ -975,6 +975,18 @@ static struct job *baselines(const struct mode_ref *refs, int n)
     }
     run_jobs(jobs, n, 6);
     for (int i = 0; i < n; i++) {
+        /* Its correctness is its own suite's to judge, and a loaded
+         * machine can fail a timing check: one more try before this
+         * suite calls the baseline wrong. */
+        if (!jobs[i].timed_out && (jobs[i].status == 0 || jobs[i].status == 3))
+            continue;
+        free(jobs[i].out);
+        free(jobs[i].err);
+        jobs[i].out = jobs[i].err = NULL;
+        jobs[i].done = jobs[i].timed_out = false;
+        run_jobs(&jobs[i], 1, 1);
+    }
+    for (int i = 0; i < n; i++) {
         char text[1024];
         job_text(&jobs[i], text, sizeof text);
         ck_assert_msg(!jobs[i].timed_out &&
