@@ -135,6 +135,24 @@ static const struct binary binaries[] = {
         {"--experiment", "crossover", "--mode", "process", "--tasks", "4",
          "--cpu", "1", "--io-ms", "1"},
         {"--experiment", "convoy", "--requests", "10", "--io-ms", "1"}}},
+    {"share", ALL, {"--experiment", "--method"}, {
+        {"--experiment", "manager"},
+        {"--experiment", "copy"},
+        {"--experiment", "failures"},
+        {"--experiment", "cost", "--method", "manager", "--workers", "2",
+         "--iterations", "5000", "--repeat", "1", "--warmup", "0"},
+        {"--experiment", "cost", "--method", "mutex", "--workers", "2",
+         "--iterations", "2M", "--repeat", "1", "--warmup", "0"},
+        {"--experiment", "cost", "--method", "atomic", "--workers", "2",
+         "--iterations", "2M", "--repeat", "1", "--warmup", "0"},
+        {"--experiment", "cost", "--method", "padded", "--workers", "2",
+         "--iterations", "2M", "--repeat", "1", "--warmup", "0"},
+        {"--experiment", "cost", "--method", "queue", "--workers", "2",
+         "--iterations", "500k", "--repeat", "1", "--warmup", "0"},
+        {"--experiment", "cost", "--method", "channel", "--workers", "2",
+         "--iterations", "100k", "--repeat", "1", "--warmup", "0"},
+        {"--experiment", "cost", "--method", "all", "--workers", "2",
+         "--iterations", "5000", "--repeat", "1", "--warmup", "0"}}},
     /* server: GENERIC for time's sake -- at RLIMIT_NOFILE 8 its master
      * fails (exit 4, file:line, as it should) but the experiment waits
      * 10 s for it first. */
