@@ -152,9 +152,14 @@ static void remove_tempdir(void *arg)
 
 void cleanup_tempdir_remove(const char *path)
 {
+    /* By its text: the record holds a copy, not the caller's buffer. */
+    if (ran_here)
+        return; /* inside cleanup_run(): it removes them all */
+    pthread_mutex_lock(&lock);
     for (int i = 0; i < tempdir_count; i++)
-        if (tempdirs[i].path == path)
+        if (tempdirs[i].fd >= 0 && strcmp(tempdirs[i].path, path) == 0)
             remove_tempdir(&tempdirs[i]);
+    pthread_mutex_unlock(&lock);
 }
 
 const char *cleanup_tempdir(const char *prefix, char *path, size_t size)
