@@ -569,8 +569,14 @@ static void expect_nothing_left(const struct shm_snapshot *before,
                   "first %s", seed, what, fresh, first);
     char left[4][64];
     int count = entries(private_tmp, left, 4);
+    char inside[4][64] = {"", "", "", ""}, path[200];
+    if (count > 0) { /* what it held: which step it stopped at */
+        snprintf(path, sizeof path, "%s/%s", private_tmp, left[0]);
+        entries(path, inside, 4);
+    }
     ck_assert_msg(count == 0, "seed %" PRIu64 ": %s: %d left in TMPDIR, "
-                  "first %s", seed, what, count, left[0]);
+                  "first %s, holding: %s %s %s %s", seed, what, count, left[0],
+                  inside[0], inside[1], inside[2], inside[3]);
 }
 
 /* ---- The flag tables ---------------------------------------------------------- */
