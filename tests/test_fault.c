@@ -1066,6 +1066,9 @@ START_TEST(signals_2_random_int_term_hup_x_every_mode_x_every_binary_1_sanitized
                       seed, text, sigabbrev_np(sig), job->delay, job->status,
                       128 + sig, base[i % modes].status, job->err);
         interrupted += handled;
+        ck_assert_msg(strstr(job->err, "cleanup: could not remove") == NULL,
+                      "seed %" PRIu64 ": %s, SIG%s at %.3f s: %.600s", seed,
+                      text, sigabbrev_np(sig), job->delay, job->err);
     }
     /* Most signals land inside the run (a run faster than its baseline
      * may end first): a program that ignored them all would pass the
