@@ -3,7 +3,7 @@
  *
  * Every addition must really happen, or there is nothing to measure: left
  * alone, -O2 sees that the loop only adds 1 `iterations` times and replaces
- * it with one addition.  The empty asm statement below claims to read and
+ * it with one addition.  The empty asm statement (kernel.c) claims to read and
  * modify `sum` ("+r": in a register), so the compiler must keep every
  * addition, in order.  It emits no instruction: the loop stays one add, one
  * increment and one compare-and-branch per iteration, the same work on
@@ -20,17 +20,13 @@
  * (one load, usually "no") costs nothing measurable. */
 enum { KERNEL_CHUNK = 4096 };
 
-/* Return start + iterations, computed one addition at a time.  Inline, so
- * the measured loop is compiled into each caller exactly as written here. */
-static inline uint64_t kernel_count(uint64_t start, uint64_t iterations)
-{
-    uint64_t sum = start;
-    for (uint64_t i = 0; i < iterations; i++) {
-        sum += 1;
-        __asm__ volatile("" : "+r"(sum)); /* keep every addition (see above) */
-    }
-    return sum;
-}
+/* Return start + iterations, computed one addition at a time.  One copy
+ * of the loop, in kernel.c, for every caller: inlined, the loop would land
+ * at a different address and alignment in each caller, and a loop's
+ * alignment can change its speed on some CPUs; with one copy every lab
+ * times the same instructions at the same place.  A call per chunk of
+ * KERNEL_CHUNK additions costs nothing measurable. */
+uint64_t kernel_count(uint64_t start, uint64_t iterations);
 
 /* How many kernel_count() iterations this machine runs per microsecond,
  * measured now (about 0.1 s): the fastest of six runs of >= 20 ms each. */

@@ -123,7 +123,10 @@ sub replay {
     my $tmp = tempdir('handout-XXXXXX', TMPDIR => 1);
     my $script = "$tmp.sh";
     open my $out, '>', $script or die "check-handouts: $script: $!\n";
-    print $out "exec </dev/null\nexport TMPDIR='$tmp' LC_ALL=C PYTHONUNBUFFERED=1\n";
+    # A student's shell is not inside make: a `make grade` in a transcript
+    # must not see make test's MAKEFLAGS (it would say "Entering directory").
+    print $out "exec </dev/null\nunset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES\n"
+             . "export TMPDIR='$tmp' LC_ALL=C PYTHONUNBUFFERED=1\n";
     # The marker must not reset $?: a block's `echo $?` reports the command
     # before it, as in a shell.
     for my $command (@{$block->{commands}}) {

@@ -391,6 +391,7 @@ static const struct bad_line bad_lines[] = {
     {{"--seed", "3"}, "--seed"},
     {{"--quiz", "--answer"}, "--quiz"},
     {{"--quiz", "--csv"}, "--quiz"},
+    {{"--quiz", "--repeat", "3"}, "--quiz"},
     {{"--answer", "--mode", "thread"}, "--quiz"},
 };
 

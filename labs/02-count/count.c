@@ -142,6 +142,12 @@ static struct options parse(int argc, char **argv, struct program *program)
         flags_usage_error(program, "--quiz, --answer: only with --mode all "
                                    "and without --csv (the question is every "
                                    "configuration's speedup)");
+    if (options.quiz.quiz && (flags_given(program, "repeat") ||
+                              flags_given(program, "warmup") ||
+                              flags_given(program, "timeout")))
+        flags_usage_error(program, "--quiz: runs nothing, so --repeat, "
+                                   "--warmup and --timeout mean nothing to "
+                                   "it (give them to --answer)");
     if (options.quiz.seeded && !quizzing)
         flags_usage_error(program, "--seed: only with --quiz or --answer "
                                    "(nothing else in count is random)");
