@@ -132,7 +132,7 @@ test: deps
 
 # Every transcript in every handout, replayed and compared by shape with
 # what the programs print now (scripts/check-handouts.pl; plain build).
-check-handouts: labs
+check-handouts: labs $(TEST_BIN)
 	@echo "== handouts: every transcript replayed"
 	scripts/check-handouts.pl
 
