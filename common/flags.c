@@ -174,6 +174,11 @@ static void describe_range(const struct flag *flag, char *out, size_t size)
     case FLAG_TEXT:
         snprintf(out, size, "a non-empty text");
         return;
+    case FLAG_LIST:
+        snprintf(out, size, "up to %d comma-separated whole numbers from %llu "
+                 "to %llu", FLAG_LIST_MAX, (unsigned long long)flag->min,
+                 (unsigned long long)flag->max);
+        return;
     }
 }
 
@@ -235,6 +240,30 @@ static int set_value(struct flag *flag, const char *text, char *error,
                         flag->name, range);
         *(const char **)flag->target = text;
         return 0;
+    case FLAG_LIST: {
+        struct flag_list list = {0};
+        char item[64];
+        for (const char *at = text;; at++) {
+            size_t length = strcspn(at, ",");
+            if (length == 0 || length >= sizeof item ||
+                list.count == FLAG_LIST_MAX)
+                return fail(error, size, "--%s: '%s' is not %s", flag->name,
+                            text, range);
+            memcpy(item, at, length);
+            item[length] = '\0';
+            uint64_t value;
+            if (!parse_count(item, &value) || value < flag->min ||
+                value > flag->max)
+                return fail(error, size, "--%s: '%s' in '%s' is out of range; "
+                            "expected %s", flag->name, item, text, range);
+            list.values[list.count++] = value;
+            at += length;
+            if (*at == '\0')
+                break;
+        }
+        *(struct flag_list *)flag->target = list;
+        return 0;
+    }
     }
     return fail(error, size, "--%s: unsupported flag type", flag->name);
 }
@@ -382,6 +411,15 @@ static void print_default(const struct flag *flag)
         break;
     case FLAG_SWITCH:
         break;
+    case FLAG_LIST: {
+        const struct flag_list *list = flag->target;
+        for (int i = 0; i < list->count; i++)
+            printf("%s%llu", i ? "," : " (default ",
+                   (unsigned long long)list->values[i]);
+        if (list->count > 0)
+            printf(")");
+        break;
+    }
     }
 }
 

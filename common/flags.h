@@ -38,6 +38,14 @@ enum flag_type {
     FLAG_CHOICE,  /* one of `choices`; target: int, the index */
     FLAG_TEXT,    /* any non-empty text (a URL, a path, a list the lab
                      parses); target: const char *, pointing into argv */
+    FLAG_LIST,    /* comma-separated whole numbers in [min, max] ("0,64,256");
+                     target: struct flag_list */
+};
+
+enum { FLAG_LIST_MAX = 16 };
+struct flag_list {
+    int count;
+    uint64_t values[FLAG_LIST_MAX];
 };
 
 struct flag {

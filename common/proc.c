@@ -15,9 +15,11 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -32,12 +34,32 @@ enum { REGISTRY_CAPACITY = 4096 };
 static pthread_mutex_t registry_mutex = PTHREAD_ERRORCHECK_MUTEX_INITIALIZER_NP;
 static pid_t registry[REGISTRY_CAPACITY];
 static int registry_count;
+/* Beside each pid: is it a daemon (the exit hook terminates daemons and
+ * waits for the others), and its struct proc (proc_active_children() writes
+ * the exit code of a child it reaps there).  Moved with the pid. */
+static bool registry_daemon[REGISTRY_CAPACITY];
+static struct proc *registry_process[REGISTRY_CAPACITY];
+
+/* Put entry `from` in slot `to` (removal swaps the last entry in). */
+static void registry_move_locked(int to, int from)
+{
+    registry[to] = registry[from];
+    registry_daemon[to] = registry_daemon[from];
+    registry_process[to] = registry_process[from];
+}
+
+static void registry_add_locked(pid_t pid, struct proc *process, bool daemon)
+{
+    registry_daemon[registry_count] = daemon;
+    registry_process[registry_count] = process;
+    registry[registry_count++] = pid;
+}
 
 static void registry_remove_locked(pid_t pid)
 {
     for (int i = 0; i < registry_count; i++) {
         if (registry[i] == pid) {
-            registry[i] = registry[--registry_count];
+            registry_move_locked(i, --registry_count);
             return;
         }
     }
@@ -86,6 +108,34 @@ static void registry_unlock(void)
 {
     holding_registry = false;
     CHECK_PT(pthread_mutex_unlock(&registry_mutex));
+}
+
+static void exit_hook(void) { proc_exit_children(); }
+
+/* Once per process tree (a child inherits both the atexit entry and the
+ * done state): the exit hook, and the authkey every child inherits. */
+static pthread_once_t first_start_once = PTHREAD_ONCE_INIT;
+static void install_exit_hook(void)
+{
+    atexit(exit_hook);
+    proc_authkey();
+}
+static void first_start_setup(void)
+{
+    CHECK_PT(pthread_once(&first_start_once, install_exit_hook));
+}
+
+/* Set in a daemon child before its main runs (proc_start_daemon). */
+static bool self_is_daemon;
+
+static void refuse_in_daemon(void)
+{
+    if (!self_is_daemon)
+        return;
+    fprintf(stderr, "%s: proc_start: %s\n", log_name(), PROC_DAEMON_REFUSAL);
+    fflush(stdout);
+    fflush(stderr);
+    _exit(EXIT_WRONG);
 }
 
 static void child_setup(const char *name, pid_t parent)
@@ -177,10 +227,12 @@ void proc_start_keeping(struct proc *process, const char *name,
                         proc_main_fn main, void *arg, const int *keep,
                         int keep_count)
 {
+    refuse_in_daemon();
     int kept[PROC_KEEP_MAX];
     int kept_count = sort_kept(keep, keep_count, kept);
     memset(process, 0, sizeof *process);
     snprintf(process->name, sizeof process->name, "%s", name);
+    first_start_setup();
 
     /* Anything still buffered would be printed once by each process. */
     fflush(stdout);
@@ -205,6 +257,7 @@ void proc_start_keeping(struct proc *process, const char *name,
         close_unkept(kept, kept_count);
         child_setup(process->name, parent);
         int status = main(arg);
+        proc_exit_children(); /* Python's exit hook, for our own children */
         fflush(stdout);
         fflush(stderr);
         _exit(status & 0xff);
@@ -218,7 +271,7 @@ void proc_start_keeping(struct proc *process, const char *name,
         registry_unlock();
         die_at(__FILE__, __LINE__, "proc_start: registry full", EAGAIN);
     }
-    registry[registry_count++] = pid;
+    registry_add_locked(pid, process, false);
     registry_unlock();
     CHECK_PT(pthread_sigmask(SIG_SETMASK, &saved_mask, NULL));
     process->pid = pid;
@@ -449,7 +502,7 @@ int proc_kill_all_and_reap(double grace_seconds)
         for (int i = 0; i < registry_count;) {
             pid_t got = waitpid(registry[i], NULL, WNOHANG);
             if (got == registry[i] || (got == -1 && errno == ECHILD))
-                registry[i] = registry[--registry_count];
+                registry_move_locked(i, --registry_count);
             else
                 i++;
         }
@@ -480,4 +533,146 @@ const char *proc_describe_exitcode(int exitcode, char *buffer, int size)
     else
         snprintf(buffer, (size_t)size, "exited with status %d", exitcode);
     return buffer;
+}
+
+/* ---- Daemons and the exit hook ---------------------------------------------- */
+
+struct daemon_start {
+    proc_main_fn main;
+    void *arg;
+};
+
+/* Runs in the daemon child: mark it, then the real body.  `start` lives in
+ * proc_start_daemon's frame, which the child's copy of the stack still
+ * holds while proc_start (called from there) runs this. */
+static int daemon_main(void *arg)
+{
+    const struct daemon_start *start = arg;
+    self_is_daemon = true;
+    return start->main(start->arg);
+}
+
+void proc_start_daemon(struct proc *process, const char *name,
+                       proc_main_fn main, void *arg)
+{
+    struct daemon_start start = {.main = main, .arg = arg};
+    proc_start(process, name, daemon_main, &start);
+    registry_lock();
+    for (int i = 0; i < registry_count; i++)
+        if (registry[i] == process->pid)
+            registry_daemon[i] = true;
+    registry_unlock();
+}
+
+bool proc_is_daemon(void) { return self_is_daemon; }
+
+static _Atomic(proc_exit_observer_fn) exit_observer;
+
+void proc_set_exit_observer(proc_exit_observer_fn observer)
+{
+    exit_observer = observer;
+}
+
+int proc_exit_children(void)
+{
+    /* Not ours (a child that never started one), or a teardown holds the
+     * registry on this very thread (it has killed everything already). */
+    if (registry_owner != getpid() || holding_registry)
+        return 0;
+    /* A snapshot: the list is ours alone now (the program is exiting), but
+     * reaping below edits the registry. */
+    static pid_t pids[REGISTRY_CAPACITY];
+    static bool daemons[REGISTRY_CAPACITY];
+    registry_lock();
+    int count = registry_count;
+    for (int i = 0; i < count; i++) {
+        pids[i] = registry[i];
+        daemons[i] = registry_daemon[i];
+        if (daemons[i]) /* Python: p.terminate() for each daemon child */
+            kill(pids[i], SIGTERM);
+    }
+    registry_unlock();
+    /* Then join every child (Python: p.join() for each other child). */
+    for (int i = 0; i < count; i++) {
+        struct proc child = {.pid = pids[i]};
+        has_ended(child.pid, true);
+        reap(&child);
+        proc_exit_observer_fn observer = exit_observer;
+        if (observer != NULL)
+            observer(child.pid, daemons[i], child.exitcode);
+    }
+    return count;
+}
+
+/* ---- active_children(), adoption, cpu_count, authkey ------------------------ */
+
+int proc_active_children(struct proc **running, int capacity)
+{
+    registry_lock();
+    for (int i = 0; i < registry_count;) {
+        int status = 0;
+        pid_t got = waitpid(registry[i], &status, WNOHANG);
+        if (got == registry[i]) { /* ended: reap it, as Python's poll() */
+            struct proc *process = registry_process[i];
+            if (process != NULL) {
+                process->exitcode = exitcode_from_status(status);
+                process->joined = true;
+            }
+            registry_move_locked(i, --registry_count);
+            continue;
+        }
+        if (got == -1 && errno != EINTR) {
+            int saved = errno;
+            registry_unlock();
+            die_at(__FILE__, __LINE__, "waitpid(WNOHANG)", saved);
+        }
+        i++;
+    }
+    int count = registry_count;
+    for (int i = 0; i < count && i < capacity; i++)
+        running[i] = registry_process[i];
+    registry_unlock();
+    return count;
+}
+
+void proc_adopt(struct proc *process, pid_t pid, const char *name)
+{
+    memset(process, 0, sizeof *process);
+    snprintf(process->name, sizeof process->name, "%s", name);
+    process->pid = pid;
+    registry_lock();
+    if (registry_count == REGISTRY_CAPACITY) {
+        registry_unlock();
+        die_at(__FILE__, __LINE__, "proc_adopt: registry full", EAGAIN);
+    }
+    registry_add_locked(pid, process, false);
+    registry_unlock();
+}
+
+int proc_cpu_count_online(void)
+{
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    return online > 0 ? (int)online : 1;
+}
+
+static unsigned char authkey[PROC_AUTHKEY_BYTES];
+static pthread_once_t authkey_once = PTHREAD_ONCE_INIT;
+
+static void make_authkey(void)
+{
+    size_t filled = 0;
+    while (filled < sizeof authkey) {
+        ssize_t got = getrandom(authkey + filled, sizeof authkey - filled, 0);
+        if (got == -1 && errno == EINTR)
+            continue;
+        if (got == -1)
+            die_at(__FILE__, __LINE__, "getrandom()", errno);
+        filled += (size_t)got;
+    }
+}
+
+const unsigned char *proc_authkey(void)
+{
+    CHECK_PT(pthread_once(&authkey_once, make_authkey));
+    return authkey;
 }

@@ -114,4 +114,70 @@ int proc_cpu_count(void);
  * "killed by signal 9 (Killed)". */
 const char *proc_describe_exitcode(int exitcode, char *buffer, int size);
 
+/* ---- Python's lifecycle rules: daemon children, the exit hook ----------------
+ *
+ * CPython's multiprocessing keeps two promises at exit, through an atexit
+ * hook (multiprocessing.util._exit_function): every *daemon* child still
+ * running is terminated (SIGTERM), and every other child is joined -- the
+ * program waits for it.  The same hook runs at the end of every child
+ * process, for that child's own children.  Here the same: the first
+ * proc_start() in a process installs the hook (atexit), and a child started
+ * here runs it when its main returns, before _exit().  It runs only on a
+ * normal exit: die_at(), the watchdog and Ctrl+C kill every child instead
+ * (proc_kill_all_and_reap).  A non-daemon child that never ends makes the
+ * exit wait for it, exactly as in Python; the watchdog, if still running,
+ * bounds that wait.
+ *
+ * A daemon may not start children ("daemonic processes are not allowed to
+ * have children"): when it is terminated at its parent's exit, its own
+ * children would be orphaned. */
+
+/* proc_start() for a daemon child (Python's daemon=True). */
+void proc_start_daemon(struct proc *process, const char *name,
+                       proc_main_fn main, void *arg);
+
+/* True in a process started by proc_start_daemon(). */
+bool proc_is_daemon(void);
+
+/* Start refused in a daemon: proc_start() in a daemon prints this and ends
+ * the daemon with status 1, as Python's AssertionError would. */
+#define PROC_DAEMON_REFUSAL "daemonic processes are not allowed to have children"
+
+/* Called by the exit hook for each child it ends or waits for, after the
+ * child is reaped: lets a program (or a test) see what the hook did.
+ * Runs in the process that exits, at exit. */
+typedef void (*proc_exit_observer_fn)(pid_t pid, bool daemon, int exitcode);
+void proc_set_exit_observer(proc_exit_observer_fn observer);
+
+/* What the exit hook does, callable directly: SIGTERM every daemon child,
+ * then join every child (daemons too, once they end).  Returns how many
+ * children it reaped. */
+int proc_exit_children(void);
+
+/* ---- active_children(), adoption, cpu_count, authkey ---------------------- */
+
+/* Python's active_children(): reap every child that has ended (writing its
+ * exit code into its struct proc, which must still be valid: the one given
+ * to proc_start, not yet joined), then list the ones still running, at most
+ * `capacity`.  Returns how many are running.  Looking reaps, as in Python:
+ * a zombie disappears when you call this. */
+int proc_active_children(struct proc **running, int capacity);
+
+/* Register `pid`, an orphan that the kernel re-parented to this process
+ * (a subreaper, PR_SET_CHILD_SUBREAPER), as one of our children: from then
+ * on it is joined, signalled and killed on every path like any other. */
+void proc_adopt(struct proc *process, pid_t pid, const char *name);
+
+/* CPUs the machine has online (Python's os.cpu_count()); proc_cpu_count()
+ * above is the process's affinity (os.process_cpu_count()). */
+int proc_cpu_count_online(void);
+
+/* Python's authkey: 32 random bytes made once in the first process that
+ * asks (or starts a child), inherited by every child through fork().  A
+ * program that is exec'd makes its own: it must be handed the key to share
+ * it (CPython's spawn sends it to the child in the preparation data).
+ * Used by the manager's handshake (lab share). */
+enum { PROC_AUTHKEY_BYTES = 32 };
+const unsigned char *proc_authkey(void);
+
 #endif

@@ -1,0 +1,161 @@
+/* exitcodes.c: every way a child can end, and the exit code Python reports
+ * for it (E2) -- each from a real child's wait status.
+ *
+ * The kernel hands the parent a wait status: either "exited with status S"
+ * (WIFEXITED, S = the low 8 bits of what the child passed to exit) or
+ * "killed by signal N" (WIFSIGNALED).  Python's exitcode is S, or -N.  So
+ * returning is 0, sys.exit(3) is 3, an uncaught exception is 1 (Python's
+ * interpreter exits with 1 after printing the traceback), terminate() is
+ * -15, kill() is -9, and a crash is the signal of the crash: -11 for a
+ * segmentation fault, -6 for abort().
+ */
+#define _GNU_SOURCE
+#include "process.h"
+
+#include "checked.h"
+#include "timing.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+static int end_by_return(void *arg)
+{
+    (void)arg;
+    return 0;
+}
+
+static int end_by_exit3(void *arg)
+{
+    (void)arg;
+    exit(3); /* Python: sys.exit(3) */
+}
+
+static int end_by_error(void *arg)
+{
+    (void)arg;
+    /* The uncaught-exception analogue: report the error, end with 1, as
+     * CPython does after printing the traceback. */
+    if (!settings.csv)
+        fprintf(stderr, "  [%d] error: an error nobody handled; the child "
+                        "ends with status 1 (Python prints the traceback)\n",
+                (int)getpid());
+    return 1;
+}
+
+static int wait_to_be_signalled(void *arg)
+{
+    (void)arg;
+    for (;;)
+        pause();
+    return 0;
+}
+
+/* A crash must reach the kernel as the signal it is.  Two things stand in
+ * the way, and both are switched off in this child only:
+ *   - a core file: SIGSEGV and SIGABRT dump core by default, which would
+ *     leave a file behind (or wake a crash reporter).  A process that is
+ *     not "dumpable" writes none; the signal and the exit code are the
+ *     same.
+ *   - the sanitizers: ASan installs its own SIGSEGV handler (handle_segv=1
+ *     by default), which prints a report and exits with its exitcode (66
+ *     in this suite), so the parent would see 66, not -11.  Setting the
+ *     default action back (SIG_DFL) in the child puts the kernel's action
+ *     in place again (ASan lets a program replace its handler:
+ *     allow_user_segv_handler=1 by default); SIGABRT is not caught by ASan
+ *     (handle_abort=0) but is reset the same way for the same reason.
+ * The fault itself is a write to a page mapped without access, not a
+ * null pointer: a null write is undefined behaviour, which UBSan would
+ * report before any signal. */
+static void crash_as_the_kernel_sees_it(int signal_number)
+{
+    CHECK(prctl(PR_SET_DUMPABLE, 0));
+    struct rlimit none = {0, 0};
+    CHECK(setrlimit(RLIMIT_CORE, &none));
+    struct sigaction default_action;
+    memset(&default_action, 0, sizeof default_action);
+    default_action.sa_handler = SIG_DFL;
+    CHECK(sigaction(signal_number, &default_action, NULL));
+    sigset_t unblock;
+    sigemptyset(&unblock);
+    sigaddset(&unblock, signal_number);
+    sigprocmask(SIG_UNBLOCK, &unblock, NULL);
+}
+
+static int end_by_segv(void *arg)
+{
+    (void)arg;
+    crash_as_the_kernel_sees_it(SIGSEGV);
+    volatile int *forbidden = CHECK_PTR(
+        mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+        MAP_FAILED);
+    *forbidden = 1; /* the page has no access: SIGSEGV */
+    return 0;
+}
+
+static int end_by_abort(void *arg)
+{
+    (void)arg;
+    crash_as_the_kernel_sees_it(SIGABRT);
+    abort();
+}
+
+static const struct action {
+    const char *name;
+    int (*body)(void *);
+    int signal_from_parent; /* 0: the child ends by itself */
+    int expected;
+    const char *python;     /* what the Python child would do */
+} actions[] = {
+    {"return", end_by_return, 0, 0, "the target returns"},
+    {"exit3", end_by_exit3, 0, 3, "sys.exit(3)"},
+    {"error", end_by_error, 0, 1, "raise ValueError (uncaught)"},
+    {"sigterm", wait_to_be_signalled, SIGTERM, -SIGTERM, "p.terminate()"},
+    {"sigkill", wait_to_be_signalled, SIGKILL, -SIGKILL, "p.kill()"},
+    {"segv", end_by_segv, 0, -SIGSEGV, "a crash in a C extension"},
+    {"abort", end_by_abort, 0, -SIGABRT, "os.abort()"},
+};
+enum { ACTIONS = sizeof actions / sizeof actions[0] };
+
+int run_exitcodes(void)
+{
+    if (settings.csv)
+        say("action,exitcode");
+    else
+        say("exitcodes: one child per way of ending; p.exitcode from its "
+            "wait status");
+    bool all_right = true;
+    for (int i = 0; i < ACTIONS; i++) {
+        const struct action *a = &actions[i];
+        struct proc child;
+        proc_start(&child, a->name, a->body, NULL);
+        if (a->signal_from_parent != 0) {
+            /* Give the child time to be waiting; the signal ends it either
+             * way (SIGTERM's default action is set back in every child). */
+            proc_join(&child, scaled(0.01));
+            proc_signal(&child, a->signal_from_parent);
+        }
+        proc_join(&child, -1);
+        bool right = child.exitcode == a->expected;
+        all_right &= right;
+        if (settings.csv) {
+            say("%s,%d", a->name, child.exitcode);
+        } else {
+            char text[64];
+            say("  %-8s %-28s p.exitcode %3d  (%s)%s", a->name, a->python,
+                child.exitcode,
+                proc_describe_exitcode(child.exitcode, text, sizeof text),
+                right ? "" : "  UNEXPECTED");
+        }
+    }
+    if (!all_right) {
+        fprintf(stderr, "process: an exit code was not the expected one\n");
+        return EXIT_WRONG;
+    }
+    return EXIT_OK;
+}

@@ -1,0 +1,67 @@
+/* object.c: a Python-style Process object -- a run operation you may replace.
+ *
+ * Python's Process.start() forks, and the child calls self.run(), whose
+ * default calls self._target(*self._args).  "Subclassing" (class
+ * ClockProcess(Process): def run(self): ...) replaces run.  C has no
+ * classes, but an object holding a function pointer is the same idea: the
+ * default run calls the target; a "subclass" embeds the object first in
+ * its own struct and points run at its own function (api.c: clock).
+ */
+#include "process.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Runs in the child, on the child's copy of the object. */
+static int object_main(void *arg)
+{
+    struct process_object *self = arg;
+    return self->run(self);
+}
+
+static int default_run(struct process_object *self)
+{
+    return self->target != NULL ? self->target(self->args) : 0;
+}
+
+/* Python names unnamed processes Process-1, Process-2, ... in the order
+ * they are created, per parent process. */
+static int created;
+
+void process_object_init(struct process_object *self, int (*target)(void *),
+                         void *args, const char *name)
+{
+    memset(self, 0, sizeof *self);
+    self->run = default_run;
+    self->target = target;
+    self->args = args;
+    created++;
+    if (name != NULL)
+        snprintf(self->name, sizeof self->name, "%s", name);
+    else
+        snprintf(self->name, sizeof self->name, "Process-%d",
+                 created % 1000000);
+}
+
+void process_object_start(struct process_object *self)
+{
+    if (self->daemon)
+        proc_start_daemon(&self->proc, self->name, object_main, self);
+    else
+        proc_start(&self->proc, self->name, object_main, self);
+}
+
+/* Like Python's exitcode property, which polls: a child that has ended is
+ * reaped here, and its code shown; one still running shows None. */
+const char *process_object_exitcode(struct process_object *self, char *text,
+                                    int size)
+{
+    struct proc *child = &self->proc;
+    if (child->pid != 0 && !child->joined && !proc_is_alive(child))
+        proc_join(child, 0);
+    if (!child->joined)
+        snprintf(text, (size_t)size, "None");
+    else
+        snprintf(text, (size_t)size, "%d", child->exitcode);
+    return text;
+}
