@@ -44,6 +44,7 @@ Suite *manager_suite(void);
 Suite *share_suite(void);
 Suite *channel_spin_suite(void);
 Suite *fault_suite(void);
+Suite *process_suite(void);
 
 /* In run order when unsharded: the runtime bottom up, then the labs. */
 static const struct {
@@ -59,6 +60,7 @@ static const struct {
     {server_suite, 5.0},   {cluster_suite, 6.0},  {sched_suite, 4.5},
     {manager_suite, 0.5},  {share_suite, 2.0},    {channel_spin_suite, 0.3},
     {fault_suite, 10.0},
+    {process_suite, 2.5},
 };
 enum { SUITES = sizeof suites / sizeof suites[0] };
 
