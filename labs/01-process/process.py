@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""process.py: CPython's own start methods timed (E18) -- the peer of
+`process --experiment start-cost` for the bench (labs/01-process/bench.sh).
+
+Each repetition starts and joins --iterations processes whose target does
+nothing, through multiprocessing.get_context(METHOD) for fork, forkserver
+and spawn, and the same number of threads; methods take turns inside each
+repetition.  One CSV row per repetition (mean seconds per start):
+
+    method,rep,seconds_per_start      (method: python-fork, ...)
+
+The guard below is the one the documents insist on: with spawn and
+forkserver the child imports this file again (as __mp_main__), and only the
+guard keeps it from starting processes of its own.
+"""
+import argparse
+import multiprocessing
+import sys
+import threading
+import time
+
+
+def empty():
+    pass
+
+
+def time_processes(context, iterations):
+    started = time.perf_counter()
+    for _ in range(iterations):
+        p = context.Process(target=empty)
+        p.start()
+        p.join()
+        if p.exitcode != 0:
+            sys.exit(f"process.py: a child ended with exitcode {p.exitcode}")
+    return (time.perf_counter() - started) / iterations
+
+
+def time_threads(iterations):
+    started = time.perf_counter()
+    for _ in range(iterations):
+        t = threading.Thread(target=empty)
+        t.start()
+        t.join()
+    return (time.perf_counter() - started) / iterations
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--iterations", type=int, default=10)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--csv", action="store_true")
+    args = parser.parse_args()
+    if args.iterations < 1 or args.repeat < 1 or args.warmup < 0:
+        parser.error("--iterations and --repeat must be >= 1, --warmup >= 0")
+
+    methods = [m for m in ("fork", "forkserver", "spawn")
+               if m in multiprocessing.get_all_start_methods()]
+    contexts = {m: multiprocessing.get_context(m) for m in methods}
+    names = [f"python-{m}" for m in methods] + ["python-thread"]
+    rows = []
+    for rep in range(-args.warmup, args.repeat):
+        for k in range(len(names)):
+            name = names[(k + rep) % len(names)]
+            if name == "python-thread":
+                seconds = time_threads(args.iterations)
+            else:
+                seconds = time_processes(contexts[name[7:]], args.iterations)
+            if rep >= 0:
+                rows.append((name, rep + 1, seconds))
+    if args.csv:
+        print("method,rep,seconds_per_start")
+        for name, rep, seconds in rows:
+            print(f"{name},{rep},{seconds:.9f}")
+    else:
+        for name in names:
+            values = sorted(s for n, _, s in rows if n == name)
+            print(f"{name:18} median {values[len(values) // 2] * 1e6:10.1f} us")
+
+
+if __name__ == "__main__":
+    main()
