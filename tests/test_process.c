@@ -201,6 +201,21 @@ START_TEST(no_guard_is_bounded_and_leaves_nothing)
 }
 END_TEST
 
+/* The other bound: the watchdog ends a chain that is still growing (50
+ * levels cannot start in 50 ms), and still nothing is left: every level
+ * dies with its parent, and the top reaps them. */
+START_TEST(no_guard_stopped_by_the_watchdog_leaves_nothing)
+{
+    const char *argv[] = {"process", "--experiment", "no-guard", "--depth",
+                          "50", "--timeout", "0.05", NULL};
+    struct program_result r = run_process(30, 3, argv);
+    expect_text(r.out, "  depth 0: pid ");
+    if (strstr(r.err, "watchdog") != NULL)
+        expect_text(r.err, "the run was in --experiment no-guard, at depth");
+    program_result_free(&r);
+}
+END_TEST
+
 START_TEST(fork_with_threads_is_detected_and_forkserver_works)
 {
     const char *argv[] = {"process", "--experiment", "fork-with-threads",
@@ -500,6 +515,7 @@ Suite *process_suite(void)
     tcase_set_timeout(start, 60);
     tcase_add_checked_fixture(start, default_signals, NULL);
     tcase_add_test(start, no_guard_is_bounded_and_leaves_nothing);
+    tcase_add_test(start, no_guard_stopped_by_the_watchdog_leaves_nothing);
     tcase_add_test(start, fork_with_threads_is_detected_and_forkserver_works);
     tcase_add_test(start, start_cost_csv_contract);
     tcase_add_test(start, start_cost_narrated_table_and_findings);

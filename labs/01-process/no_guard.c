@@ -13,7 +13,8 @@
  * that on, so the whole run ends with 3 (the watchdog's status: the run was
  * stopped, it did not finish).  Each level starts the next with
  * proc_start, so a level that dies takes the rest with it (the parent-death
- * signal survives exec): nothing is left.
+ * signal survives exec), and the top, a subreaper, reaps whatever dies
+ * below it: nothing is left.
  *
  * What CPython does today: with the spawn start method (Windows, macOS, and
  * the forkserver default of 3.14 on Linux) the child imports the main module
@@ -29,14 +30,21 @@
 #include "process.h"
 
 #include "checked.h"
+#include "cleanup.h"
+#include "timing.h"
 
 #include <errno.h>
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const char *const depth_variable = "PROCESS_NO_GUARD_DEPTH";
+static _Atomic int my_depth; /* read by the watchdog thread */
+
+int no_guard_depth(void) { return my_depth; }
 
 static int start_this_program_again(void *arg)
 {
@@ -45,10 +53,33 @@ static int start_this_program_again(void *arg)
     die_at(__FILE__, __LINE__, "execv", errno);
 }
 
+/* The top of the chain is a subreaper: if the watchdog (or Ctrl+C) ends the
+ * run, it kills its own child, and every deeper level then dies of its
+ * parent-death signal -- and is re-parented to the top, which reaps them
+ * all here (a cleanup step: after the kill, before the exit).  Bounded:
+ * they are all dying. */
+static void reap_the_chain(void *arg)
+{
+    (void)arg;
+    double deadline = clock_seconds() + 2.0;
+    while (clock_seconds() < deadline) {
+        pid_t got = waitpid(-1, NULL, WNOHANG);
+        if (got == -1)
+            return; /* ECHILD: nobody left */
+        if (got == 0)
+            clock_sleep(0.001);
+    }
+}
+
 int run_no_guard(void)
 {
     const char *text = getenv(depth_variable);
     int depth = text != NULL ? atoi(text) : 0;
+    my_depth = depth;
+    if (depth == 0) {
+        CHECK(prctl(PR_SET_CHILD_SUBREAPER, 1));
+        cleanup_push(reap_the_chain, NULL);
+    }
     if (depth == 0)
         say("no-guard: a program whose main starts the same program again, "
             "before anything else (no `if __name__ == \"__main__\"` test)");

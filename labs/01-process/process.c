@@ -92,6 +92,20 @@ static int (*const experiments[])(void) = {
     [EXP_FORK_THREADS] = run_fork_with_threads,
 };
 
+/* If the watchdog fires: which experiment was running (every wait in this
+ * lab is bounded, so only a broken lab or a machine out of processes gets
+ * here), and for no-guard how deep the chain had grown. */
+static void diagnose(void *arg, FILE *out)
+{
+    const int *experiment = arg;
+    fprintf(out, "process: the run was in --experiment %s",
+            experiment_names[*experiment]);
+    if (*experiment == EXP_NO_GUARD)
+        fprintf(out, ", at depth %d of the chain of programs (each one waits "
+                     "for the one it started)", no_guard_depth());
+    fprintf(out, "\n");
+}
+
 int main(int argc, char **argv)
 {
     /* C's `if __name__ == "__main__":`.  A program started by exec begins
@@ -109,6 +123,10 @@ int main(int argc, char **argv)
     bool csv = false;
     uint64_t repeat = 5, warmup = 1, iterations = 20, depth = 5;
     struct flag_list parent_mib = {.count = 4, .values = {0, 64, 256, 1024}};
+    /* The shared --iterations, counting starts here. */
+    struct flag starts = flag_iterations(&iterations);
+    starts.max = 1000000;
+    starts.help = "start-cost: starts per repetition (each row is their mean)";
     struct flag flags[] = {
         {.name = "experiment", .type = FLAG_CHOICE, .target = &experiment,
          .choices = experiment_names, .value_name = "E",
@@ -117,7 +135,7 @@ int main(int argc, char **argv)
          .low = 0.001, .high = 100, .value_name = "X",
          .help = "scale the documents' sleeps (clock 1 s, workers 2-4 s)"},
         {.name = "parent-mib", .type = FLAG_LIST, .target = &parent_mib,
-         .min = 0, .max = 65536, .value_name = "LIST",
+         .min = 0, .max = 8192, .value_name = "LIST",
          .help = "start-cost: parent sizes to map and touch first, MiB"},
         {.name = "method", .type = FLAG_CHOICE, .target = &method,
          .choices = start_method_names, .value_name = "M",
@@ -127,7 +145,7 @@ int main(int argc, char **argv)
          .help = "no-guard: the bound on programs starting programs"},
         flag_repeat(&repeat),
         flag_warmup(&warmup),
-        flag_iterations(&iterations),
+        starts,
         flag_timeout(&timeout),
         flag_csv(&csv),
         FLAG_END,
@@ -191,6 +209,9 @@ int main(int argc, char **argv)
         .method = method - 1};
 
     watchdog_start(program.name, timeout);
+    static int running;
+    running = experiment;
+    watchdog_set_diagnosis(diagnose, &running);
     int status = experiments[experiment]();
     watchdog_stop();
     return status;

@@ -65,6 +65,7 @@ int run_start_cost(void);    /* start_cost.c */
 /* "all", then the start-cost methods in their order (for --method). */
 extern const char *const start_method_names[];
 int run_no_guard(void);      /* no_guard.c */
+int no_guard_depth(void);    /* this program's depth in the chain */
 int run_fork_with_threads(void); /* fork_threads.c */
 
 /* The forkserver (forkserver.c): a small process started before any

@@ -301,7 +301,7 @@ int run_start_cost(void)
     /* The findings, computed from this run (medians). */
     const struct stats *small = table[0], *big = table[sizes - 1];
     say("start-cost: at %llu MiB: proc (proc_start + proc_join) is %.2fx a "
-        "raw fork + waitpid; a thread is %.0fx cheaper than fork",
+        "raw fork + waitpid; fork + waitpid costs %.1fx a thread's create + join",
         (unsigned long long)settings.parent_mib.values[0],
         small[PROC].median / small[FORK].median,
         small[FORK].median / small[THREAD].median);
