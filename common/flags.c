@@ -247,15 +247,15 @@ static int set_value(struct flag *flag, const char *text, char *error,
             size_t length = strcspn(at, ",");
             if (length == 0 || length >= sizeof item ||
                 list.count == FLAG_LIST_MAX)
-                return fail(error, size, "--%s: '%s' is not %s", flag->name,
-                            text, range);
+                return fail(error, size, "--%s: %s is not %s", flag->name,
+                            value_text, range);
             memcpy(item, at, length);
             item[length] = '\0';
             uint64_t value;
             if (!parse_count(item, &value) || value < flag->min ||
                 value > flag->max)
-                return fail(error, size, "--%s: '%s' in '%s' is out of range; "
-                            "expected %s", flag->name, item, text, range);
+                return fail(error, size, "--%s: %s is not %s", flag->name,
+                            value_text, range);
             list.values[list.count++] = value;
             at += length;
             if (*at == '\0')
@@ -482,6 +482,11 @@ void flags_print_table(const struct program *program)
         case FLAG_DECIMAL:
             printf("--%s\tdecimal\t%.15g\t%.15g\n", flag->name, flag->low,
                    flag->high);
+            break;
+        case FLAG_LIST:
+            printf("--%s\tlist\t%llu\t%llu\n", flag->name,
+                   (unsigned long long)flag->min,
+                   (unsigned long long)flag->max);
             break;
         case FLAG_CHOICE:
             printf("--%s\tchoice\t", flag->name);

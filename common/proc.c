@@ -555,8 +555,15 @@ static int daemon_main(void *arg)
 void proc_start_daemon(struct proc *process, const char *name,
                        proc_main_fn main, void *arg)
 {
+    proc_start_daemon_keeping(process, name, main, arg, NULL, 0);
+}
+
+void proc_start_daemon_keeping(struct proc *process, const char *name,
+                               proc_main_fn main, void *arg, const int *keep,
+                               int keep_count)
+{
     struct daemon_start start = {.main = main, .arg = arg};
-    proc_start(process, name, daemon_main, &start);
+    proc_start_keeping(process, name, daemon_main, &start, keep, keep_count);
     registry_lock();
     for (int i = 0; i < registry_count; i++)
         if (registry[i] == process->pid)

@@ -132,9 +132,13 @@ const char *proc_describe_exitcode(int exitcode, char *buffer, int size);
  * have children"): when it is terminated at its parent's exit, its own
  * children would be orphaned. */
 
-/* proc_start() for a daemon child (Python's daemon=True). */
+/* proc_start() for a daemon child (Python's daemon=True); and the same
+ * keeping descriptors, as proc_start_keeping(). */
 void proc_start_daemon(struct proc *process, const char *name,
                        proc_main_fn main, void *arg);
+void proc_start_daemon_keeping(struct proc *process, const char *name,
+                               proc_main_fn main, void *arg, const int *keep,
+                               int keep_count);
 
 /* True in a process started by proc_start_daemon(). */
 bool proc_is_daemon(void);

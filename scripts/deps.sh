@@ -9,7 +9,6 @@ command -v cc >/dev/null 2>&1 || missing+=(gcc)
 command -v make >/dev/null 2>&1 || missing+=(make)
 command -v gnuplot >/dev/null 2>&1 || missing+=(gnuplot-nox)
 command -v hyperfine >/dev/null 2>&1 || missing+=(hyperfine)
-command -v python3 >/dev/null 2>&1 || missing+=(python3)
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 command -v jq >/dev/null 2>&1 || missing+=(jq)   # the tests parse every trace file
 have_package check || missing+=(check)

@@ -63,6 +63,14 @@ static void turns_open(struct turns *t)
     CHECK(pipe(t->to_parent));
 }
 
+/* The child's ends: it reads to_child and writes to_parent. */
+static void keep_turns(struct process_object *p, const struct turns *t)
+{
+    p->keep[0] = t->to_child[0];
+    p->keep[1] = t->to_parent[1];
+    p->keep_count = 2;
+}
+
 static void turns_close(struct turns *t)
 {
     for (int i = 0; i < 2; i++) {
@@ -257,6 +265,7 @@ int run_attributes(void)
         "until the parent says stop");
     struct process_object p;
     process_object_init(&p, run_until_told, NULL, NULL);
+    keep_turns(&p, &attribute_turns);
     say("  before start: p.name '%s', p.pid None, p.is_alive() %s, "
         "p.exitcode %s", p.name, python_bool(proc_is_alive(&p.proc)),
         process_object_exitcode(&p, code, sizeof code));
@@ -318,6 +327,7 @@ static int terminate_one(const char *how, bool ignore_sigterm)
     struct process_object p;
     process_object_init(&p, run_for_ever, ignore_sigterm ? (void *)1 : NULL,
                         NULL);
+    keep_turns(&p, &terminate_turns);
     process_object_start(&p);
     if (!await_turn(terminate_turns.to_parent[0]))
         return EXIT_WRONG;
@@ -404,6 +414,7 @@ int run_active_children(void)
     struct process_object quick, waiting;
     process_object_init(&quick, return_at_once, NULL, NULL);
     process_object_init(&waiting, wait_for_stop, NULL, NULL);
+    keep_turns(&waiting, &active_turns);
     process_object_start(&waiting);
     process_object_start(&quick);
     /* Wait (bounded) for the quick one to end; then it is a zombie. */

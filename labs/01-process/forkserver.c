@@ -36,7 +36,6 @@ struct forkserver {
 
 struct server_ends {
     int requests, replies; /* the server's ends */
-    int close_first[2];    /* the lab's ends, closed in the server */
 };
 
 static bool read_int(int fd, int *value)
@@ -80,9 +79,7 @@ static int run_job(int job)
  * code (or -N).  End of the request pipe: the lab is done. */
 static int server_main(void *arg)
 {
-    struct server_ends *ends = arg;
-    close(ends->close_first[0]);
-    close(ends->close_first[1]);
+    struct server_ends *ends = arg; /* the only descriptors it holds */
     int job;
     while (read_int(ends->requests, &job)) {
         pid_t pid = CHECK(fork());
@@ -104,10 +101,9 @@ struct forkserver *forkserver_start(void)
     CHECK(pipe2(requests, O_CLOEXEC));
     CHECK(pipe2(replies, O_CLOEXEC));
     struct forkserver *server = xcalloc(1, sizeof *server);
-    struct server_ends ends = {.requests = requests[0],
-                               .replies = replies[1],
-                               .close_first = {requests[1], replies[0]}};
-    proc_start(&server->process, "forkserver", server_main, &ends);
+    struct server_ends ends = {.requests = requests[0], .replies = replies[1]};
+    proc_start_keeping(&server->process, "forkserver", server_main, &ends,
+                       PROC_FDS(requests[0], replies[1]));
     close(requests[0]);
     close(replies[1]);
     server->requests = requests[1];

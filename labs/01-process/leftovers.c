@@ -88,8 +88,9 @@ static double lock_bound(void)
 static int held_lock(bool robust)
 {
     struct proc child;
-    proc_start(&child, robust ? "robust-holder" : "lock-holder",
-               hold_and_wait, robust ? (void *)1 : NULL);
+    proc_start_keeping(&child, robust ? "robust-holder" : "lock-holder",
+                       hold_and_wait, robust ? (void *)1 : NULL,
+                       PROC_FDS(ready[1]));
     if (!wait_ready())
         return EXIT_WRONG;
     proc_signal(&child, SIGTERM); /* p.terminate(), inside the lock */
@@ -199,7 +200,8 @@ static int orphans(void)
 {
     CHECK(prctl(PR_SET_CHILD_SUBREAPER, 1));
     struct proc child;
-    proc_start(&child, "parent-of-two", start_grandchildren, NULL);
+    proc_start_keeping(&child, "parent-of-two", start_grandchildren, NULL,
+                       PROC_FDS(ready[1]));
     if (!wait_ready())
         return EXIT_WRONG;
     pid_t g[2] = {shared->grandchildren[0], shared->grandchildren[1]};

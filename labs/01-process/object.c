@@ -46,9 +46,11 @@ void process_object_init(struct process_object *self, int (*target)(void *),
 void process_object_start(struct process_object *self)
 {
     if (self->daemon)
-        proc_start_daemon(&self->proc, self->name, object_main, self);
+        proc_start_daemon_keeping(&self->proc, self->name, object_main, self,
+                                  self->keep, self->keep_count);
     else
-        proc_start(&self->proc, self->name, object_main, self);
+        proc_start_keeping(&self->proc, self->name, object_main, self,
+                           self->keep, self->keep_count);
 }
 
 /* Like Python's exitcode property, which polls: a child that has ended is

@@ -41,6 +41,10 @@ struct process_object {
     void *args;
     char name[16];
     bool daemon;
+    /* Descriptors the child keeps (proc_start_keeping): a child holds only
+     * stdin, stdout and stderr otherwise. */
+    int keep[4];
+    int keep_count;
 };
 void process_object_init(struct process_object *self, int (*target)(void *),
                          void *args, const char *name);
