@@ -19,8 +19,12 @@ static int object_main(void *arg)
     return self->run(self);
 }
 
+/* Python's Process.run(): `if self._target: self._target(*self._args)`. */
 static int default_run(struct process_object *self)
 {
+    /* EXERCISE 1: call the target with its args, and return what it
+     * returns (0 when there is no target)
+     * instead: (void)self; return 0; */
     return self->target != NULL ? self->target(self->args) : 0;
 }
 
