@@ -266,8 +266,11 @@ int run_attributes(void)
     struct process_object p;
     process_object_init(&p, run_until_told, NULL, NULL);
     keep_turns(&p, &attribute_turns);
-    say("  before start: p.name '%s', p.pid None, p.is_alive() %s, "
-        "p.exitcode %s", p.name, python_bool(proc_is_alive(&p.proc)),
+    char pid_text[16] = "None"; /* no pid before start() */
+    if (p.proc.pid != 0)
+        snprintf(pid_text, sizeof pid_text, "%d", (int)p.proc.pid);
+    say("  before start: p.name '%s', p.pid %s, p.is_alive() %s, "
+        "p.exitcode %s", p.name, pid_text, python_bool(proc_is_alive(&p.proc)),
         process_object_exitcode(&p, code, sizeof code));
     process_object_start(&p);
     say("  after start:  p.pid %d, p.is_alive() %s, p.exitcode %s "
