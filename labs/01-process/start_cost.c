@@ -10,7 +10,8 @@
  *   vfork-exec   vfork(): the child borrows the parent's memory (no copy)
  *                until it calls execve; the parent waits until then.
  *   posix-spawn  posix_spawn(): glibc does clone(CLONE_VM|CLONE_VFORK) +
- *                execve for us (ANCHORS: clone3, since glibc 2.34).
+ *                execve for us (glibc 2.36, Debian 12: clone3, as strace
+ *                shows).
  *   clone-vm     the same by hand: clone(CLONE_VM|CLONE_VFORK) + execve.
  *   forkserver   ask a small server, started before the parent grew, to
  *                fork (a request and a reply over pipes).
