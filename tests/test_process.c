@@ -71,6 +71,28 @@ START_TEST(exit_codes_come_from_real_children)
 }
 END_TEST
 
+/* The documents' order: END before any worker ends.  Sleeps of 0.4 to
+ * 0.8 s (x 0.2), so only a parent kept off the CPU that long could miss. */
+START_TEST(workers_end_after_the_parent_prints_end)
+{
+    const char *argv[] = {"process", "--experiment", "workers",
+                          "--pause-scale", "0.2", NULL};
+    struct program_result r = run_process(30, 0, argv);
+    ck_assert_int_eq(occurrences(r.out, "\nchild   p.name:Process-"), 3);
+    for (int w = 1; w <= 3; w++) {
+        char line[32];
+        snprintf(line, sizeof line, "\nend worker_%d\n", w);
+        ck_assert_int_eq(occurrences(r.out, line), 1);
+        ck_assert(strstr(r.out, "END!!!") < strstr(r.out, line));
+    }
+    /* The ends come in the order of the sleeps: 2, 3, 4 s. */
+    ck_assert(strstr(r.out, "end worker_1") < strstr(r.out, "end worker_2"));
+    ck_assert(strstr(r.out, "end worker_2") < strstr(r.out, "end worker_3"));
+    expect_text(r.out, "before the first worker ended");
+    program_result_free(&r);
+}
+END_TEST
+
 START_TEST(join_timeout_expires_and_then_joins)
 {
     const char *argv[] = {"process", "--experiment", "attributes",
@@ -148,14 +170,13 @@ START_TEST(api_tour_runs_every_topic)
     /* The clock: 5 lines from method 1, 2 x 5 from method 2. */
     ck_assert_int_eq(occurrences(r.out, "The time is "), 5);
     ck_assert_int_eq(occurrences(r.out, "=="), 10);
-    /* The three workers, each started and ended once, END first. */
+    /* The three workers, each started and ended once, joined after. */
     for (int w = 1; w <= 3; w++) {
         char line[32];
         snprintf(line, sizeof line, "\nend worker_%d\n", w);
         ck_assert_int_eq(occurrences(r.out, line), 1);
-        ck_assert(strstr(r.out, "END!!!") < strstr(r.out, line));
     }
-    expect_text(r.out, "before the first worker ended");
+    expect_text(r.out, "after the last worker ended");
     expect_text(r.out, "(the same as the parent's)");
     expect_text(r.out, "pinned to CPU");
     expect_text(r.out, "os.process_cpu_count() 1");
@@ -503,6 +524,7 @@ Suite *process_suite(void)
     tcase_set_timeout(api, 60);
     tcase_add_checked_fixture(api, default_signals, NULL);
     tcase_add_test(api, exit_codes_come_from_real_children);
+    tcase_add_test(api, workers_end_after_the_parent_prints_end);
     tcase_add_test(api, join_timeout_expires_and_then_joins);
     tcase_add_test(api, terminate_and_kill_give_minus_the_signal);
     tcase_add_test(api, zombie_is_seen_then_reaped_by_active_children);
