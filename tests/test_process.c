@@ -26,6 +26,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#ifndef SOURCE_DIR
+#define SOURCE_DIR "."
+#endif
+
 /* Run process; check it finished, exited `status`, and left nothing. */
 static struct program_result run_process(double timeout, int status,
                                          const char *const argv[])
@@ -89,6 +93,28 @@ START_TEST(workers_end_after_the_parent_prints_end)
     ck_assert(strstr(r.out, "end worker_1") < strstr(r.out, "end worker_2"));
     ck_assert(strstr(r.out, "end worker_2") < strstr(r.out, "end worker_3"));
     expect_text(r.out, "before the first worker ended");
+    program_result_free(&r);
+}
+END_TEST
+
+/* "What Python would print": the same seven endings in CPython
+ * (labs/01-process/process.py --exitcodes) give the same table. */
+START_TEST(exit_codes_match_cpython)
+{
+    const char *argv[] = {"process", "--experiment", "exitcodes", "--csv",
+                          NULL};
+    struct program_result r = run_process(30, 0, argv);
+    FILE *python = popen("python3 " SOURCE_DIR "/labs/01-process/process.py "
+                         "--exitcodes 2>&1", "r");
+    ck_assert_ptr_nonnull(python);
+    static char cpython[4096];
+    size_t n = fread(cpython, 1, sizeof cpython - 1, python);
+    cpython[n] = '\0';
+    int status = pclose(python);
+    ck_assert_msg(status == 0, "python3 process.py --exitcodes: status %d "
+                  "(python3 missing? make deps installs it):\n%s", status,
+                  cpython);
+    ck_assert_str_eq(r.out, cpython);
     program_result_free(&r);
 }
 END_TEST
@@ -524,6 +550,7 @@ Suite *process_suite(void)
     tcase_set_timeout(api, 60);
     tcase_add_checked_fixture(api, default_signals, NULL);
     tcase_add_test(api, exit_codes_come_from_real_children);
+    tcase_add_test(api, exit_codes_match_cpython);
     tcase_add_test(api, workers_end_after_the_parent_prints_end);
     tcase_add_test(api, join_timeout_expires_and_then_joins);
     tcase_add_test(api, terminate_and_kill_give_minus_the_signal);

@@ -9,6 +9,10 @@ repetition.  One CSV row per repetition (mean seconds per start):
 
     method,rep,seconds_per_start      (method: python-fork, ...)
 
+--exitcodes instead prints action,exitcode for the seven ways of ending of
+`process --experiment exitcodes`, as CPython's Process.exitcode reports
+them (the tests compare the two tables).
+
 The guard below is the one the documents insist on: with spawn and
 forkserver the child imports this file again (as __mp_main__), and only the
 guard keeps it from starting processes of its own.
@@ -44,13 +48,53 @@ def time_threads(iterations):
     return (time.perf_counter() - started) / iterations
 
 
+# --exitcodes: the same ways of ending as `process --experiment exitcodes`,
+# in CPython, so the C lab's table can be checked against the real thing.
+def end_by(action):
+    import ctypes
+    import os
+    import resource
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # no core file left
+    if action == "exit3":
+        sys.exit(3)
+    if action == "error":
+        sys.stderr = open(os.devnull, "w")  # the traceback is not the point
+        raise ValueError("an error nobody handled")
+    if action in ("sigterm", "sigkill"):
+        time.sleep(60)
+    if action == "segv":
+        ctypes.string_at(0)
+    if action == "abort":
+        os.abort()
+
+
+def exitcodes():
+    context = multiprocessing.get_context("fork")
+    print("action,exitcode")
+    for action in ("return", "exit3", "error", "sigterm", "sigkill", "segv",
+                   "abort"):
+        p = context.Process(target=end_by, args=(action,))
+        p.start()
+        if action == "sigterm":
+            p.terminate()
+        elif action == "sigkill":
+            p.kill()
+        p.join()
+        print(f"{action},{p.exitcode}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--exitcodes", action="store_true",
+                        help="print action,exitcode as CPython reports them")
     parser.add_argument("--iterations", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--csv", action="store_true")
     args = parser.parse_args()
+    if args.exitcodes:
+        exitcodes()
+        return
     if args.iterations < 1 or args.repeat < 1 or args.warmup < 0:
         parser.error("--iterations and --repeat must be >= 1, --warmup >= 0")
 
