@@ -130,6 +130,11 @@ START_TEST(join_timeout_expires_and_then_joins)
     expect_text(r.out, "the timeout expired");
     expect_text(r.out, "returned True after");
     expect_text(r.out, "p.exitcode 0, p.is_alive() False");
+    /* repr(p), as CPython prints it, through the three states. */
+    expect_text(r.out, "print(p): <Process name='Process-1' parent=");
+    expect_text(r.out, " initial>\n");
+    expect_text(r.out, " started>\n");
+    expect_text(r.out, " stopped exitcode=0>\n");
     /* The child's own view: its parent is the lab. */
     char lab_pid[32];
     const char *mark = strstr(r.out, "(the lab's own pid is ");
@@ -151,6 +156,8 @@ START_TEST(terminate_and_kill_give_minus_the_signal)
     expect_text(r.out, "p.kill() (SIGKILL) -> p.exitcode -9");
     expect_text(r.out, "ignores SIGTERM: p.terminate(); ");
     expect_text(r.out, "-> still running, p.is_alive() True");
+    expect_text(r.out, " stopped exitcode=-SIGTERM>\n");
+    ck_assert_int_eq(occurrences(r.out, " stopped exitcode=-SIGKILL>\n"), 2);
     program_result_free(&r);
 }
 END_TEST
@@ -196,6 +203,7 @@ START_TEST(api_tour_runs_every_topic)
     /* The clock: 5 lines from method 1, 2 x 5 from method 2. */
     ck_assert_int_eq(occurrences(r.out, "The time is "), 5);
     ck_assert_int_eq(occurrences(r.out, "=="), 10);
+    expect_text(r.out, "<ClockProcess name='ClockProcess-");
     /* The three workers, each started and ended once, joined after. */
     for (int w = 1; w <= 3; w++) {
         char line[32];

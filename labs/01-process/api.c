@@ -139,8 +139,9 @@ static int clock_process_run(struct process_object *self)
 static void clock_process_init(struct clock_process *clock, int times,
                                double interval)
 {
-    process_object_init(&clock->base, NULL, NULL, NULL); /* Process.__init__ */
-    clock->base.run = clock_process_run;                   /* def run(self) */
+    /* Process.__init__(self), then def run(self) */
+    process_object_init_as(&clock->base, "ClockProcess", NULL, NULL, NULL);
+    clock->base.run = clock_process_run;
     clock->times = times;
     clock->interval = interval;
 }
@@ -162,6 +163,8 @@ int run_clock(void)
     clock_process_init(&second, 5, 1);
     process_object_start(&first.base);
     process_object_start(&second.base);
+    char repr[160];
+    say("  print(p): %s", process_object_repr(&first.base, repr, sizeof repr));
     proc_join(&first.base.proc, -1);
     proc_join(&second.base.proc, -1);
     bool clean = p.proc.exitcode == 0 && first.base.proc.exitcode == 0 &&
@@ -278,14 +281,17 @@ int run_attributes(void)
     char pid_text[16] = "None"; /* no pid before start() */
     if (p.proc.pid != 0)
         snprintf(pid_text, sizeof pid_text, "%d", (int)p.proc.pid);
+    char repr[160];
     say("  before start: p.name '%s', p.pid %s, p.is_alive() %s, "
         "p.exitcode %s", p.name, pid_text, python_bool(proc_is_alive(&p.proc)),
         process_object_exitcode(&p, code, sizeof code));
+    say("    print(p): %s", process_object_repr(&p, repr, sizeof repr));
     process_object_start(&p);
     say("  after start:  p.pid %d, p.is_alive() %s, p.exitcode %s "
         "(the lab's own pid is %d)", (int)p.proc.pid,
         python_bool(proc_is_alive(&p.proc)),
         process_object_exitcode(&p, code, sizeof code), (int)getpid());
+    say("    print(p): %s", process_object_repr(&p, repr, sizeof repr));
     hand_over(attribute_turns.to_child[1]);
     bool answered = await_turn(attribute_turns.to_parent[0]);
 
@@ -311,6 +317,7 @@ int run_attributes(void)
         duration_text(clock_seconds() - t0, took, sizeof took),
         process_object_exitcode(&p, code, sizeof code),
         python_bool(proc_is_alive(&p.proc)));
+    say("    print(p): %s", process_object_repr(&p, repr, sizeof repr));
     turns_close(&attribute_turns);
     return answered && !joined && alive_after && joined_now &&
                    p.proc.exitcode == 0
@@ -368,6 +375,8 @@ static int terminate_one(const char *how, bool ignore_sigterm)
         process_object_exitcode(&p, code, sizeof code),
         proc_describe_exitcode(p.proc.exitcode, text, sizeof text),
         python_bool(proc_is_alive(&p.proc)));
+    char repr[160];
+    say("    print(p): %s", process_object_repr(&p, repr, sizeof repr));
     return p.proc.exitcode == expected ? EXIT_OK : EXIT_WRONG;
 }
 
@@ -444,10 +453,13 @@ int run_active_children(void)
         python_bool(looked_alive), process_state(quick.proc.pid));
     struct proc *running[8];
     int count = proc_active_children(running, 8);
+    /* Both children are process objects: their struct proc comes first. */
+    char repr[160];
     printf("  active_children() -> [");
     for (int i = 0; i < count && i < 8; i++)
-        printf("%s<Process name='%s' pid=%d>", i ? ", " : "", running[i]->name,
-               (int)running[i]->pid);
+        printf("%s%s", i ? ", " : "",
+               process_object_repr(PROCESS_OBJECT_OF(running[i]), repr,
+                                   sizeof repr));
     say("]");
     char after = process_state(quick.proc.pid);
     char code[16];

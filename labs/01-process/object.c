@@ -7,10 +7,13 @@
  * default run calls the target; a "subclass" embeds the object first in
  * its own struct and points run at its own function (api.c: clock).
  */
+#define _GNU_SOURCE
 #include "process.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Runs in the child, on the child's copy of the object. */
 static int object_main(void *arg)
@@ -28,23 +31,34 @@ static int default_run(struct process_object *self)
     return self->target != NULL ? self->target(self->args) : 0;
 }
 
-/* Python names unnamed processes Process-1, Process-2, ... in the order
- * they are created, per parent process. */
+/* Python names unnamed processes Process-1, Process-2, ... (a subclass:
+ * ClockProcess-3) in the order they are created, per parent process. */
 static int created;
 
 void process_object_init(struct process_object *self, int (*target)(void *),
                          void *args, const char *name)
 {
+    process_object_init_as(self, "Process", target, args, name);
+}
+
+void process_object_init_as(struct process_object *self,
+                            const char *type_name, int (*target)(void *),
+                            void *args, const char *name)
+{
     memset(self, 0, sizeof *self);
     self->run = default_run;
     self->target = target;
     self->args = args;
+    self->type_name = type_name;
+    self->parent = getpid();
     created++;
     if (name != NULL)
         snprintf(self->name, sizeof self->name, "%s", name);
-    else
-        snprintf(self->name, sizeof self->name, "Process-%d",
-                 created % 1000000);
+    else { /* Python: type(self).__name__ + '-' + the creation count */
+        char full[64];
+        snprintf(full, sizeof full, "%s-%d", type_name, created);
+        snprintf(self->name, sizeof self->name, "%.15s", full);
+    }
 }
 
 void process_object_start(struct process_object *self)
@@ -69,5 +83,36 @@ const char *process_object_exitcode(struct process_object *self, char *text,
         snprintf(text, (size_t)size, "None");
     else
         snprintf(text, (size_t)size, "%d", child->exitcode);
+    return text;
+}
+
+/* multiprocessing/process.py, BaseProcess.__repr__, in C. */
+const char *process_object_repr(struct process_object *self, char *text,
+                                int size)
+{
+    char code[16];
+    process_object_exitcode(self, code, sizeof code); /* polls, as Python */
+    int used = snprintf(text, (size_t)size, "<%s name='%s'", self->type_name,
+                        self->name);
+    if (self->proc.pid != 0)
+        used += snprintf(text + used, (size_t)(size - used), " pid=%d",
+                         (int)self->proc.pid);
+    used += snprintf(text + used, (size_t)(size - used), " parent=%d %s",
+                     (int)self->parent,
+                     self->proc.pid == 0 ? "initial"
+                     : self->proc.joined ? "stopped"
+                                         : "started");
+    if (self->proc.joined) {
+        int exitcode = self->proc.exitcode;
+        const char *name = exitcode < 0 ? sigabbrev_np(-exitcode) : NULL;
+        if (name != NULL)
+            used += snprintf(text + used, (size_t)(size - used),
+                             " exitcode=-SIG%s", name);
+        else
+            used += snprintf(text + used, (size_t)(size - used),
+                             " exitcode=%d", exitcode);
+    }
+    snprintf(text + used, (size_t)(size - used), "%s>",
+             self->daemon ? " daemon" : "");
     return text;
 }

@@ -40,6 +40,8 @@ struct process_object {
     int (*target)(void *args);                   /* what the default run calls */
     void *args;
     char name[16];
+    const char *type_name;                       /* "Process", "ClockProcess" */
+    pid_t parent;                                /* who created it */
     bool daemon;
     /* Descriptors the child keeps (proc_start_keeping): a child holds only
      * stdin, stdout and stderr otherwise. */
@@ -48,7 +50,17 @@ struct process_object {
 };
 void process_object_init(struct process_object *self, int (*target)(void *),
                          void *args, const char *name);
+/* The same for a "subclass": its type name, also in its default name. */
+void process_object_init_as(struct process_object *self,
+                            const char *type_name, int (*target)(void *),
+                            void *args, const char *name);
 void process_object_start(struct process_object *self);
+/* Python's repr(p): <Process name='Process-1' pid=42 parent=41 started>,
+ * with initial / started / stopped exitcode=-SIGTERM, and daemon. */
+const char *process_object_repr(struct process_object *self, char *text,
+                                int size);
+/* The object a struct proc belongs to (it is the object's first member). */
+#define PROCESS_OBJECT_OF(child) ((struct process_object *)(void *)(child))
 /* Python's exitcode: "None" while running (or not started), else the code. */
 const char *process_object_exitcode(struct process_object *self, char *text,
                                     int size);
