@@ -163,10 +163,12 @@ int run_clock(void)
     clock_process_init(&second, 5, 1);
     process_object_start(&first.base);
     process_object_start(&second.base);
-    char repr[160];
-    say("  print(p): %s", process_object_repr(&first.base, repr, sizeof repr));
     proc_join(&first.base.proc, -1);
     proc_join(&second.base.proc, -1);
+    char repr[160], repr1[160];
+    say("  print(p), print(p1): %s, %s",
+        process_object_repr(&first.base, repr, sizeof repr),
+        process_object_repr(&second.base, repr1, sizeof repr1));
     bool clean = p.proc.exitcode == 0 && first.base.proc.exitcode == 0 &&
                  second.base.proc.exitcode == 0;
     say("clock: the same work either way: start() calls run(), whose default "
