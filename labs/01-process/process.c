@@ -92,6 +92,21 @@ static int (*const experiments[])(void) = {
     [EXP_FORK_THREADS] = run_fork_with_threads,
 };
 
+/* MemAvailable from /proc/meminfo, in MiB (0 if unknown). */
+static uint64_t available_mib(void)
+{
+    FILE *file = fopen("/proc/meminfo", "r");
+    if (file == NULL)
+        return 0;
+    char line[256];
+    unsigned long long kib = 0;
+    while (fgets(line, sizeof line, file) != NULL)
+        if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1)
+            break;
+    fclose(file);
+    return kib / 1024;
+}
+
 /* If the watchdog fires: which experiment was running (every wait in this
  * lab is bounded, so only a broken lab or a machine out of processes gets
  * here), and for no-guard how deep the chain had grown. */
@@ -196,6 +211,15 @@ int main(int argc, char **argv)
     if (flags_given(&program, "method") && experiment != EXP_START_COST)
         flags_usage_error(&program, "--method: only with --experiment "
                                     "start-cost");
+    /* A parent bigger than the free memory would be killed by the kernel
+     * while touching it: refuse it now, with the figure. */
+    uint64_t available = available_mib();
+    for (int i = 0; i < parent_mib.count; i++)
+        if (available > 0 && parent_mib.values[i] > available * 9 / 10)
+            flags_usage_error(&program, "--parent-mib: %llu MiB is more than "
+                              "this machine can spare (%llu MiB available)",
+                              (unsigned long long)parent_mib.values[i],
+                              (unsigned long long)available);
     if (flags_given(&program, "depth") && experiment != EXP_NO_GUARD)
         flags_usage_error(&program, "--depth: only with --experiment no-guard");
 
