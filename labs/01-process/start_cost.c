@@ -279,9 +279,12 @@ int run_start_cost(void)
     /* The table: median and spread of each method at each size. */
     struct stats table[FLAG_LIST_MAX][METHODS];
     printf("  %-12s", "method");
-    for (int s = 0; s < sizes; s++)
-        printf(" %8llu MiB %-10s", (unsigned long long)settings.parent_mib.values[s],
-               "(min-max)");
+    for (int s = 0; s < sizes; s++) {
+        char head[32];
+        snprintf(head, sizeof head, "%llu MiB (min-max)",
+                 (unsigned long long)settings.parent_mib.values[s]);
+        printf(" %-28s", head);
+    }
     say("%s", "");
     for (int m = 0; m < METHODS; m++) {
         if (!chosen((enum method)m))
@@ -291,8 +294,11 @@ int run_start_cost(void)
             table[s][m] = stats_of(&samples[((size_t)s * METHODS + (size_t)m) *
                                             (size_t)reps],
                                    reps);
-            printf(" %9.1f us (%.0f-%.0f)", table[s][m].median * 1e6,
-                   table[s][m].min * 1e6, table[s][m].max * 1e6);
+            char cell[64];
+            snprintf(cell, sizeof cell, "%.1f us (%.0f-%.0f)",
+                     table[s][m].median * 1e6, table[s][m].min * 1e6,
+                     table[s][m].max * 1e6);
+            printf(" %-28s", cell);
         }
         say("%s", "");
     }
