@@ -271,6 +271,26 @@ START_TEST(no_guard_stopped_by_the_watchdog_leaves_nothing)
 }
 END_TEST
 
+/* What the lab says CPython does without the guard, checked on CPython:
+ * the spawned child raises RuntimeError and ends with exitcode 1. */
+START_TEST(no_guard_claim_about_cpython_holds)
+{
+    FILE *python = popen("python3 " SOURCE_DIR "/labs/01-process/process.py "
+                         "--no-guard 2>&1", "r");
+    ck_assert_ptr_nonnull(python);
+    static char out[4096];
+    size_t n = fread(out, 1, sizeof out - 1, python);
+    out[n] = '\0';
+    int status = pclose(python);
+    ck_assert_msg(status == 0, "process.py --no-guard: status %d:\n%s", status,
+                  out);
+    expect_text(out, "the spawned child's exitcode: 1\n");
+    expect_text(out, "RuntimeError: An attempt has been made to start a new "
+                     "process before the current process has finished its "
+                     "bootstrapping phase");
+}
+END_TEST
+
 START_TEST(fork_with_threads_is_detected_and_forkserver_works)
 {
     const char *argv[] = {"process", "--experiment", "fork-with-threads",
@@ -573,6 +593,7 @@ Suite *process_suite(void)
     tcase_add_checked_fixture(start, default_signals, NULL);
     tcase_add_test(start, no_guard_is_bounded_and_leaves_nothing);
     tcase_add_test(start, no_guard_stopped_by_the_watchdog_leaves_nothing);
+    tcase_add_test(start, no_guard_claim_about_cpython_holds);
     tcase_add_test(start, fork_with_threads_is_detected_and_forkserver_works);
     tcase_add_test(start, start_cost_csv_contract);
     tcase_add_test(start, start_cost_narrated_table_and_findings);

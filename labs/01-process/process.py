@@ -11,7 +11,8 @@ repetition.  One CSV row per repetition (mean seconds per start):
 
 --exitcodes instead prints action,exitcode for the seven ways of ending of
 `process --experiment exitcodes`, as CPython's Process.exitcode reports
-them (the tests compare the two tables).
+them (the tests compare the two tables).  --no-guard runs a small program
+without the guard under spawn and shows what CPython does with it.
 
 The guard below is the one the documents insist on: with spawn and
 forkserver the child imports this file again (as __mp_main__), and only the
@@ -83,10 +84,46 @@ def exitcodes():
         print(f"{action},{p.exitcode}")
 
 
+# --no-guard: what CPython does today with a program that has no
+# `if __name__ == "__main__":` guard and starts a process under spawn.
+NO_GUARD_PROGRAM = """\
+import multiprocessing
+def target():
+    pass
+context = multiprocessing.get_context("spawn")
+p = context.Process(target=target)   # no guard: runs again in the child
+p.start()
+p.join()
+print(p.exitcode)
+"""
+
+
+def no_guard():
+    import re
+    import subprocess
+    import tempfile
+    with tempfile.TemporaryDirectory() as directory:
+        path = f"{directory}/no_guard.py"
+        with open(path, "w") as program:
+            program.write(NO_GUARD_PROGRAM)
+        run = subprocess.run([sys.executable, path], capture_output=True,
+                             text=True, timeout=60)
+    error = " ".join(run.stderr.split())
+    found = re.search(r"RuntimeError: (.*? bootstrapping phase\.)", error)
+    print(f"no-guard: the spawned child's exitcode: {run.stdout.strip()}")
+    print("no-guard: the child raised: RuntimeError: "
+          f"{found.group(1) if found else '(no RuntimeError)'}")
+    if run.returncode != 0 or not found:
+        sys.exit(1)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--exitcodes", action="store_true",
                         help="print action,exitcode as CPython reports them")
+    parser.add_argument("--no-guard", action="store_true",
+                        help="run a program without the __main__ guard "
+                             "under spawn, and show what CPython does")
     parser.add_argument("--iterations", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=1)
@@ -94,6 +131,9 @@ def main():
     args = parser.parse_args()
     if args.exitcodes:
         exitcodes()
+        return
+    if args.no_guard:
+        no_guard()
         return
     if args.iterations < 1 or args.repeat < 1 or args.warmup < 0:
         parser.error("--iterations and --repeat must be >= 1, --warmup >= 0")
