@@ -4,7 +4,10 @@
  *
  * The idea: start one process early, while the program is still small and
  * has no other threads (only the watchdog, which holds no lock of the
- * program's), and from then on ask *it* to fork.  Every child is then a
+ * program's), and from then on ask *it* to fork.  (CPython starts its
+ * server with exec, a fresh interpreter, so it inherits nothing of the
+ * program even when started late; this one is a fork, so it must be
+ * started early.)  Every child is then a
  * copy of that small, single-threaded server, never of the big,
  * multi-threaded program: no copied locks held by threads that do not
  * exist in the child (fork_threads.c), and no page tables of a big parent
