@@ -119,6 +119,43 @@ START_TEST(exit_codes_match_cpython)
 }
 END_TEST
 
+/* Predict, then check: the quiz shows the problem and runs nothing (no
+ * child, no exit code on the page); the same seed is the same problem; the
+ * answer's prediction matches every real child. */
+START_TEST(exit_code_quiz_hides_then_answer_checks)
+{
+    const char *quiz[] = {"process", "--experiment", "exitcodes", "--quiz",
+                          "--seed", "7", NULL};
+    struct program_result q = run_process(30, 0, quiz);
+    ck_assert_int_eq(occurrences(q.out, "p.exitcode ?\n"), 4);
+    ck_assert_ptr_null(strstr(q.out, "predicted"));
+    expect_text(q.out, "--answer --seed 7");
+    struct program_result again = run_process(30, 0, quiz);
+    ck_assert_str_eq(q.out, again.out);
+    const char *answer[] = {"process", "--experiment", "exitcodes", "--answer",
+                            "--seed", "7", NULL};
+    struct program_result a = run_process(30, 0, answer);
+    ck_assert_int_eq(occurrences(a.out, "  right\n"), 4);
+    /* The answer is about the quiz's children, in the quiz's order. */
+    for (char label = 'A'; label <= 'D'; label++) {
+        char line[8];
+        snprintf(line, sizeof line, "  %c  ", label);
+        const char *in_quiz = strstr(q.out, line), *in_answer = strstr(a.out, line);
+        ck_assert(in_quiz != NULL && in_answer != NULL);
+        ck_assert_int_eq(strncmp(in_quiz, in_answer, 25), 0);
+    }
+    const char *other[] = {"process", "--experiment", "exitcodes", "--answer",
+                           NULL};
+    struct program_result d = run_process(30, 0, other);
+    expect_text(d.out, "exit(256)            p.exitcode    0  predicted    0");
+    expect_text(d.out, "exit(-1)             p.exitcode  255");
+    program_result_free(&q);
+    program_result_free(&again);
+    program_result_free(&a);
+    program_result_free(&d);
+}
+END_TEST
+
 START_TEST(join_timeout_expires_and_then_joins)
 {
     const char *argv[] = {"process", "--experiment", "attributes",
@@ -381,6 +418,10 @@ static const struct bad_line bad_lines[] = {
     {{"--experiment", "no-guard", "--depth", "0", NULL}, "--depth"},
     {{"--method", "fork", NULL}, "--method"},
     {{"--experiment", "start-cost", "--method", "spawn", NULL}, "--method"},
+    {{"--quiz", NULL}, "--quiz"},
+    {{"--experiment", "exitcodes", "--quiz", "--answer", NULL}, "--quiz"},
+    {{"--experiment", "exitcodes", "--seed", "3", NULL}, "--seed"},
+    {{"--experiment", "exitcodes", "--answer", "--csv", NULL}, "--csv"},
 };
 
 START_TEST(bad_command_line_is_refused_with_exit_2)
@@ -579,6 +620,7 @@ Suite *process_suite(void)
     tcase_add_checked_fixture(api, default_signals, NULL);
     tcase_add_test(api, exit_codes_come_from_real_children);
     tcase_add_test(api, exit_codes_match_cpython);
+    tcase_add_test(api, exit_code_quiz_hides_then_answer_checks);
     tcase_add_test(api, workers_end_after_the_parent_prints_end);
     tcase_add_test(api, join_timeout_expires_and_then_joins);
     tcase_add_test(api, terminate_and_kill_give_minus_the_signal);

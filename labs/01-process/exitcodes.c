@@ -13,6 +13,7 @@
 #include "process.h"
 
 #include "checked.h"
+#include "quiz.h"
 #include "timing.h"
 
 #include <signal.h>
@@ -158,4 +159,92 @@ int run_exitcodes(void)
         return EXIT_WRONG;
     }
     return EXIT_OK;
+}
+
+/* ---- Predict, then check (--quiz, --answer) -------------------------------
+ * Four children end in ways the table above does not show: exit() with a
+ * value outside 0..255, and signals other than TERM and KILL.  What will
+ * p.exitcode be?  The rule the answer uses is the kernel's: exit keeps the
+ * low 8 bits of the value (exit(256) is 0, exit(-1) is 255); a signal whose
+ * default action ends the process gives -N.  --seed S draws a new problem. */
+
+static int exit_with_value(void *arg)
+{
+    exit(*(const int *)arg);
+}
+
+struct quiz_child {
+    char label;
+    bool by_signal;
+    int value; /* the exit() value, or the signal */
+};
+
+static void describe_child(const struct quiz_child *c, char *text, size_t size)
+{
+    if (c->by_signal)
+        snprintf(text, size, "killed by SIG%s", sigabbrev_np(c->value));
+    else
+        snprintf(text, size, "exit(%d)", c->value);
+}
+
+static int predicted(const struct quiz_child *c)
+{
+    return c->by_signal ? -c->value : (c->value & 0xff);
+}
+
+int run_exitcodes_quiz(struct quiz *quiz)
+{
+    static const int values[] = {0, 3, 255, 256, 257, -1, 1000, 512};
+    static const int signals[] = {SIGTERM, SIGKILL, SIGUSR1, SIGUSR2, SIGHUP,
+                                  SIGALRM};
+    struct quiz_child children[4] = {{'A', false, 256}, {'B', false, -1},
+                                     {'C', true, SIGUSR1}, {'D', true, SIGALRM}};
+    if (quiz->seeded) {
+        for (int i = 0; i < 4; i++) {
+            children[i].by_signal = i >= 2;
+            children[i].value =
+                children[i].by_signal
+                    ? signals[quiz_pick(quiz, 0, (int)(sizeof signals /
+                                                       sizeof *signals) - 1)]
+                    : values[quiz_pick(quiz, 0, (int)(sizeof values /
+                                                      sizeof *values) - 1)];
+        }
+    }
+    char which[64] = "the default problem; --seed S draws a new one";
+    if (quiz->seeded)
+        snprintf(which, sizeof which, "seed %llu",
+                 (unsigned long long)quiz->seed);
+    say("exitcodes %s (%s): four children end; what is p.exitcode of each?",
+        quiz->answer ? "answer" : "quiz", which);
+    bool all_right = true;
+    for (int i = 0; i < 4; i++) {
+        const struct quiz_child *c = &children[i];
+        char what[48];
+        describe_child(c, what, sizeof what);
+        if (!quiz->answer) {
+            say("  %c  %-20s p.exitcode ?", c->label, what);
+            continue;
+        }
+        struct proc child;
+        proc_start(&child, "quiz-child",
+                   c->by_signal ? wait_to_be_signalled : exit_with_value,
+                   (void *)&c->value);
+        if (c->by_signal)
+            proc_signal(&child, c->value);
+        proc_join(&child, -1);
+        bool right = child.exitcode == predicted(c);
+        all_right &= right;
+        say("  %c  %-20s p.exitcode %4d  predicted %4d (%s)  %s", c->label,
+            what, child.exitcode, predicted(c),
+            c->by_signal ? "-N: killed by signal N"
+                         : "exit keeps the low 8 bits",
+            right ? "right" : "WRONG");
+    }
+    if (!quiz->answer && quiz->seeded)
+        say("Predict, then run: build/bin/process --experiment exitcodes "
+            "--answer --seed %llu", (unsigned long long)quiz->seed);
+    else if (!quiz->answer)
+        say("Predict, then run: build/bin/process --experiment exitcodes "
+            "--answer");
+    return all_right ? EXIT_OK : EXIT_WRONG;
 }

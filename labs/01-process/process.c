@@ -39,6 +39,7 @@
 #include "process.h"
 
 #include "checked.h"
+#include "quiz.h"
 #include "timing.h"
 #include "watchdog.h"
 
@@ -136,6 +137,7 @@ int main(int argc, char **argv)
     int experiment = EXP_API, method = 0;
     double timeout = 60, pause_scale = 1;
     bool csv = false;
+    struct quiz quiz = {0};
     uint64_t repeat = 5, warmup = 1, iterations = 20, depth = 5;
     struct flag_list parent_mib = {.count = 4, .values = {0, 64, 256, 1024}};
     /* The shared --iterations, counting starts here. */
@@ -163,6 +165,9 @@ int main(int argc, char **argv)
         starts,
         flag_timeout(&timeout),
         flag_csv(&csv),
+        flag_quiz(&quiz.quiz),
+        flag_answer(&quiz.answer),
+        flag_seed_random(&quiz.seed),
         FLAG_END,
     };
     struct program program = {
@@ -190,6 +195,10 @@ int main(int argc, char **argv)
             "`process --child exit` is what the exec'd children run: the "
             "program's own main,\ntold by its argv that it is a child (C's "
             "`if __name__ == \"__main__\"`).\n\n"
+            "Predict, then check: --experiment exitcodes --quiz prints four "
+            "children's endings with\n? for their exit codes and runs "
+            "nothing; --answer (same flags) predicts them by the\nkernel's "
+            "rule, runs them and shows both; --seed S draws a new problem.\n\n"
             "CSV (--csv): exitcodes: action,exitcode (one row per way of "
             "ending)\n"
             "  start-cost: method,parent_mib,rep,seconds_per_start (one row "
@@ -205,6 +214,17 @@ int main(int argc, char **argv)
     if (csv && experiment != EXP_EXITCODES && experiment != EXP_START_COST)
         flags_usage_error(&program, "--csv: only with --experiment exitcodes "
                                     "or start-cost");
+    quiz_start(&quiz, &program);
+    bool quizzing = quiz.quiz || quiz.answer;
+    if (quizzing && experiment != EXP_EXITCODES)
+        flags_usage_error(&program, "--%s: only with --experiment exitcodes "
+                          "(predict the exit codes)",
+                          quiz.quiz ? "quiz" : "answer");
+    if (quizzing && csv)
+        flags_usage_error(&program, "--csv: not with --quiz or --answer");
+    if (quiz.seeded && !quizzing)
+        flags_usage_error(&program, "--seed: only with --quiz or --answer "
+                                    "(it draws a new problem)");
     if (flags_given(&program, "parent-mib") && experiment != EXP_START_COST)
         flags_usage_error(&program, "--parent-mib: only with --experiment "
                                     "start-cost");
@@ -236,7 +256,8 @@ int main(int argc, char **argv)
     static int running;
     running = experiment;
     watchdog_set_diagnosis(diagnose, &running);
-    int status = experiments[experiment]();
+    int status = quizzing ? run_exitcodes_quiz(&quiz)
+                          : experiments[experiment]();
     watchdog_stop();
     return status;
 }

@@ -76,6 +76,8 @@ int run_cpu_count(void);
 int run_daemon(void);
 int run_authkey(void);
 int run_exitcodes(void);     /* exitcodes.c */
+struct quiz;
+int run_exitcodes_quiz(struct quiz *quiz); /* --quiz / --answer */
 int run_leftovers(void);     /* leftovers.c */
 int run_start_cost(void);    /* start_cost.c */
 /* "all", then the start-cost methods in their order (for --method). */
