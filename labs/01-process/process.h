@@ -6,6 +6,7 @@
 #include "proc.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* The run's settings, from the flags (process.c). */
@@ -65,13 +66,30 @@ const char *process_object_repr(struct process_object *self, char *text,
 const char *process_object_exitcode(struct process_object *self, char *text,
                                     int size);
 
+/* ---- Small tools (api.c) ---------------------------------------------------
+ * A turn handed over a pipe: one byte, waited for with a bound (10 s), so
+ * that a child and the parent print in a fixed order. */
+struct turns {
+    int to_child[2], to_parent[2];
+};
+void turns_open(struct turns *t);
+void turns_close(struct turns *t);
+/* The child's ends (it reads to_child, writes to_parent) kept across
+ * proc_start, which closes every other descriptor in the child. */
+void keep_turns(struct process_object *p, const struct turns *t);
+void hand_over(int fd);
+bool await_turn(int fd);
+void *shared_area(size_t size);          /* MAP_SHARED | MAP_ANONYMOUS */
+const char *time_of_day(char *text, size_t size);
+const char *python_bool(bool value);     /* "True" / "False" */
+
 /* ---- The experiments (one file each) -------------------------------------- */
 int run_api(void);           /* api.c: every topic below, in order */
 int run_clock(void);
 int run_workers(void);
 int run_attributes(void);
 int run_terminate(void);
-int run_active_children(void);
+int run_active_children(void); /* lifecycle.c: these four */
 int run_cpu_count(void);
 int run_daemon(void);
 int run_authkey(void);
