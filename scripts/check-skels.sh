@@ -13,7 +13,7 @@ set -euo pipefail
 export LC_ALL=C
 cd "$(dirname "$0")/.."
 # lab -> the test case (tests/test_*.c, tcase_create) its exercise breaks
-declare -A CASES=([02]=count_output [03]=sched_timeslice [04]=tickets_answer
+declare -A CASES=([01]=process_api [02]=count_output [03]=sched_timeslice [04]=tickets_answer
                  [05]=ipc_experiments [06]=share_experiments [07]=deadlock_fixes
                  [08]=pool_lab_experiments [09]=server_serve [10]=cluster_runs)
 # lab -> the share of Check's time bound a skeleton's failing test may take
