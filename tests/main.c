@@ -61,7 +61,6 @@ static const struct {
     {manager_suite, 0.5},  {share_suite, 2.0},    {channel_spin_suite, 0.3},
     {fault_suite, 10.0},
     {process_suite, 2.5},
-    {process_suite, 2.5},
 };
 enum { SUITES = sizeof suites / sizeof suites[0] };
 
