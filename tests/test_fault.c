@@ -153,6 +153,22 @@ static const struct binary binaries[] = {
          "--iterations", "100k", "--repeat", "1", "--warmup", "0"},
         {"--experiment", "cost", "--method", "all", "--workers", "2",
          "--iterations", "5000", "--repeat", "1", "--warmup", "0"}}},
+    {"process", ALL, {"--experiment"}, {
+        {"--experiment", "api", "--pause-scale", "0.01"},
+        {"--experiment", "clock", "--pause-scale", "0.05"},
+        {"--experiment", "workers", "--pause-scale", "0.05"},
+        {"--experiment", "attributes", "--pause-scale", "0.05"},
+        {"--experiment", "terminate", "--pause-scale", "0.05"},
+        {"--experiment", "active-children"},
+        {"--experiment", "cpu-count"},
+        {"--experiment", "daemon", "--pause-scale", "0.05"},
+        {"--experiment", "authkey"},
+        {"--experiment", "exitcodes"},
+        {"--experiment", "leftovers", "--pause-scale", "0.05"},
+        {"--experiment", "start-cost", "--parent-mib", "0,8", "--repeat", "1",
+         "--iterations", "2", "--warmup", "0"},
+        {"--experiment", "fork-with-threads", "--pause-scale", "0.05"},
+        {"--experiment", "no-guard", "--depth", "3"}}},
     /* server: GENERIC for time's sake -- at RLIMIT_NOFILE 8 its master
      * fails (exit 4, file:line, as it should) but the experiment waits
      * 10 s for it first. */
@@ -581,7 +597,8 @@ static void expect_nothing_left(const struct shm_snapshot *before,
 
 /* ---- The flag tables ---------------------------------------------------------- */
 
-enum flag_kind { KIND_SWITCH, KIND_COUNT, KIND_DECIMAL, KIND_CHOICE, KIND_TEXT };
+enum flag_kind { KIND_SWITCH, KIND_COUNT, KIND_DECIMAL, KIND_CHOICE, KIND_TEXT,
+                 KIND_LIST };
 
 struct listed_flag {
     char name[64];
@@ -630,6 +647,10 @@ static int list_flags(const char *name, struct listed_flag *flags, int capacity)
             f->kind = KIND_DECIMAL;
             f->low = strtod(fields[2], NULL);
             f->high = strtod(fields[3], NULL);
+        } else if (strcmp(fields[1], "list") == 0 && n == 4) {
+            f->kind = KIND_LIST; /* comma-separated counts in [min, max] */
+            f->min = strtoull(fields[2], NULL, 10);
+            f->max = strtoull(fields[3], NULL, 10);
         } else if (strcmp(fields[1], "text") == 0 && n == 2) {
             f->kind = KIND_TEXT;
         } else if (strcmp(fields[1], "choice") == 0 && n == 3) {
@@ -663,7 +684,7 @@ static bool bad_line(const char *binary, const struct listed_flag *f, int k,
     if (f->kind == KIND_CHOICE)
         snprintf(valid, sizeof valid, "%.*s", (int)strcspn(f->choices, ","),
                  f->choices);
-    else if (f->kind == KIND_COUNT)
+    else if (f->kind == KIND_COUNT || f->kind == KIND_LIST)
         snprintf(valid, sizeof valid, "%" PRIu64, f->min);
     else if (f->kind == KIND_DECIMAL)
         snprintf(valid, sizeof valid, "%g", f->high);
@@ -701,13 +722,14 @@ static bool bad_line(const char *binary, const struct listed_flag *f, int k,
     case 0: rc = asprintf(&value, "abc"); break;
     case 1: rc = asprintf(&value, "-1"); break;
     case 2:
-        if ((f->kind == KIND_COUNT && f->min == 0) ||
+        if (((f->kind == KIND_COUNT || f->kind == KIND_LIST) && f->min == 0) ||
             (f->kind == KIND_DECIMAL && f->low <= 0))
             return false; /* zero is accepted */
         rc = asprintf(&value, "0");
         break;
     case 3:
-        if (f->kind == KIND_COUNT && f->max < UINT64_MAX)
+        if ((f->kind == KIND_COUNT || f->kind == KIND_LIST) &&
+            f->max < UINT64_MAX)
             rc = asprintf(&value, "%" PRIu64, f->max + 1);
         else if (f->kind == KIND_DECIMAL)
             rc = asprintf(&value, "%.0f", f->high * 2 + 1);
@@ -753,6 +775,10 @@ static const char *accepted_text(const struct listed_flag *f, char *out,
         break;
     case KIND_TEXT:
         snprintf(out, size, "text");
+        break;
+    case KIND_LIST:
+        snprintf(out, size, "comma-separated whole numbers from %" PRIu64,
+                 f->min);
         break;
     }
     return out;
