@@ -19,6 +19,12 @@
 
 double time_scale(void) { return VARIANT[0] ? 4.0 : 1.0; }
 
+const char *temp_base(void)
+{
+    const char *base = getenv("TMPDIR");
+    return base != NULL && base[0] != '\0' ? base : "/tmp";
+}
+
 struct running_program program_start(const char *const argv[])
 {
     int out[2], err[2];

@@ -78,6 +78,9 @@ int children_left(double grace_seconds);
  * Needs become_subreaper() before the program started. */
 int orphans_adopted(void);
 
+/* Where tests make their private directories: $TMPDIR, or /tmp. */
+const char *temp_base(void);
+
 /* Sanitized builds are slower: scale time bounds by this. */
 double time_scale(void);
 

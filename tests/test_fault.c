@@ -467,7 +467,7 @@ static void fault_setup(void)
     default_signals();
     become_subreaper();
     seed_from_environment();
-    snprintf(private_tmp, sizeof private_tmp, "/tmp/fault-XXXXXX");
+    snprintf(private_tmp, sizeof private_tmp, "%s/fault-XXXXXX", temp_base());
     ck_assert_ptr_nonnull(mkdtemp(private_tmp));
     atexit(remove_private_tmp);
     ck_assert_int_eq(setenv("TMPDIR", private_tmp, 1), 0);

@@ -927,13 +927,14 @@ static int tempdir_from_a_local_buffer(void *arg)
 
 START_TEST(tempdir_removed_when_its_path_buffer_is_gone)
 {
-    char base[] = "/tmp/rt-cleanup-XXXXXX";
+    char base[256];
+    snprintf(base, sizeof base, "%s/rt-cleanup-XXXXXX", temp_base());
     ck_assert_ptr_nonnull(mkdtemp(base));
     ck_assert_int_eq(setenv("TMPDIR", base, 1), 0);
     struct sub_result *r = run_sub(tempdir_from_a_local_buffer, NULL, 10);
     unsetenv("TMPDIR");
     int left = entries_in(base);
-    char rm[64];
+    char rm[300];
     snprintf(rm, sizeof rm, "rm -rf %s", base);
     ck_assert_int_eq(system(rm), 0);
     ck_assert_msg(r->status == 0, "exit %d: %s", r->status, r->err);
@@ -944,7 +945,8 @@ END_TEST
 
 START_TEST(tempdir_removed_with_no_descriptor_left)
 {
-    char base[] = "/tmp/rt-cleanup-XXXXXX";
+    char base[256];
+    snprintf(base, sizeof base, "%s/rt-cleanup-XXXXXX", temp_base());
     ck_assert_ptr_nonnull(mkdtemp(base));
     ck_assert_int_eq(setenv("TMPDIR", base, 1), 0);
     for (int how = 0; how < 2; how++) {

@@ -322,7 +322,7 @@ struct scratch {
 
 static void scratch_make(struct scratch *s)
 {
-    snprintf(s->dir, sizeof s->dir, "/tmp/test-sched-XXXXXX");
+    snprintf(s->dir, sizeof s->dir, "%s/test-sched-XXXXXX", temp_base());
     ck_assert_ptr_nonnull(mkdtemp(s->dir));
 }
 
@@ -843,13 +843,13 @@ static const struct bad_line bad_lines[] = {
     {{"--experiment", "crossover", "--gil", NULL}, "--gil"},
     {{"--experiment=crossover", "--cpu", "0", "--io-ms", "0", NULL}, "--cpu"},
     {{"--experiment", "convoy", "--workers", "3", NULL}, "--workers"},
-    {{"--experiment", "crossover", "--trace", "/tmp/x.json", NULL}, "--trace"},
+    {{"--experiment", "crossover", "--trace", "x.json", NULL}, "--trace"},
     {{"--experiment", "convoy", "--mode", "serial", NULL}, "--mode"},
     {{"--quiz", "--answer", NULL}, "--quiz"},
     {{"--quiz", "--csv", NULL}, "--quiz"},
     {{"--answer", "--all-cores", NULL}, "--answer"},
     {{"--answer", "--misplace-worker", "1", NULL}, "--answer"},
-    {{"--quiz", "--trace", "/tmp/x.json", NULL}, "--quiz"},
+    {{"--quiz", "--trace", "x.json", NULL}, "--quiz"},
     {{"--quiz", "--experiment", "crossover", NULL}, "--quiz"},
     {{"--seed", "3", NULL}, "--seed"},
     {{"--quiz", "--seed", "3", "--nice", "0,5", NULL}, "--seed"},
