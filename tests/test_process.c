@@ -135,7 +135,9 @@ START_TEST(exit_code_quiz_hides_then_answer_checks)
     const char *answer[] = {"process", "--experiment", "exitcodes", "--answer",
                             "--seed", "7", NULL};
     struct program_result a = run_process(30, 0, answer);
-    ck_assert_int_eq(occurrences(a.out, "  right\n"), 4);
+    /* Four exit codes and a join(timeout), each checked by a real child. */
+    ck_assert_int_eq(occurrences(a.out, "  right\n"), 5);
+    ck_assert_int_eq(occurrences(q.out, "does join expire? p.exitcode after it ?\n"), 1);
     /* The answer is about the quiz's children, in the quiz's order. */
     for (char label = 'A'; label <= 'D'; label++) {
         char line[8];
@@ -148,6 +150,8 @@ START_TEST(exit_code_quiz_hides_then_answer_checks)
                            NULL};
     struct program_result d = run_process(30, 0, other);
     expect_text(d.out, "exit(256)            p.exitcode    0  predicted    0");
+    expect_text(d.out, "E  sleeps 200 ms, then p.join(timeout=0.04): expired, "
+                       "p.exitcode None; predicted expired, None");
     expect_text(d.out, "exit(-1)             p.exitcode  255");
     program_result_free(&q);
     program_result_free(&again);

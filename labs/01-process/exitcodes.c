@@ -192,6 +192,43 @@ static int predicted(const struct quiz_child *c)
     return c->by_signal ? -c->value : (c->value & 0xff);
 }
 
+/* E: a child that sleeps S ms, joined with join(timeout=T ms).  The rule:
+ * join expires when T < S, and the child is then still running (exitcode
+ * None); otherwise it returns with the child reaped (exitcode 0).  Python's
+ * join returns None either way; this lab's says which.  The pairs differ by
+ * at least 80 ms, so a busy machine cannot turn one answer into the other. */
+static int sleep_ms(void *arg)
+{
+    clock_sleep(*(const int *)arg / 1000.0);
+    return 0;
+}
+
+static bool join_question(struct quiz *quiz)
+{
+    static const int pairs[][2] = {{200, 40}, {40, 200}, {300, 120},
+                                   {120, 300}};
+    int pick = quiz->seeded ? quiz_pick(quiz, 0, 3) : 0;
+    int sleep = pairs[pick][0], timeout = pairs[pick][1];
+    bool expires = timeout < sleep;
+    if (!quiz->answer) {
+        say("  E  sleeps %d ms, then p.join(timeout=%g): does join expire? "
+            "p.exitcode after it ?", sleep, timeout / 1000.0);
+        return true;
+    }
+    struct proc child;
+    proc_start(&child, "quiz-child", sleep_ms, &sleep);
+    bool reaped = proc_join(&child, timeout / 1000.0);
+    bool right = reaped == !expires;
+    say("  E  sleeps %d ms, then p.join(timeout=%g): %s, p.exitcode %s; "
+        "predicted %s (join expires when the timeout is shorter)  %s",
+        sleep, timeout / 1000.0, reaped ? "returned" : "expired",
+        reaped ? "0" : "None", expires ? "expired, None" : "returned, 0",
+        right ? "right" : "WRONG");
+    if (!reaped)
+        proc_join(&child, -1); /* now wait for it: nothing is left behind */
+    return right;
+}
+
 int run_exitcodes_quiz(struct quiz *quiz)
 {
     static const int values[] = {0, 3, 255, 256, 257, -1, 1000, 512};
@@ -214,7 +251,7 @@ int run_exitcodes_quiz(struct quiz *quiz)
     if (quiz->seeded)
         snprintf(which, sizeof which, "seed %llu",
                  (unsigned long long)quiz->seed);
-    say("exitcodes %s (%s): four children end; what is p.exitcode of each?",
+    say("exitcodes %s (%s): five children end; what is p.exitcode of each?",
         quiz->answer ? "answer" : "quiz", which);
     bool all_right = true;
     for (int i = 0; i < 4; i++) {
@@ -240,6 +277,7 @@ int run_exitcodes_quiz(struct quiz *quiz)
                          : "exit keeps the low 8 bits",
             right ? "right" : "WRONG");
     }
+    all_right &= join_question(quiz);
     if (!quiz->answer && quiz->seeded)
         say("Predict, then run: build/bin/process --experiment exitcodes "
             "--answer --seed %llu", (unsigned long long)quiz->seed);
