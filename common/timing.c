@@ -47,6 +47,17 @@ const char *duration_text(double seconds, char *buffer, int size)
     return buffer;
 }
 
+const char *rate_text(double per_second, char *buffer, int size)
+{
+    if (per_second >= 1e6)
+        snprintf(buffer, (size_t)size, "%.2f M", per_second / 1e6);
+    else if (per_second >= 1e3)
+        snprintf(buffer, (size_t)size, "%.1f k", per_second / 1e3);
+    else
+        snprintf(buffer, (size_t)size, "%.0f", per_second);
+    return buffer;
+}
+
 static int compare_doubles(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;

@@ -21,6 +21,10 @@ void clock_sleep(double seconds);
  * "1.52 s", "412 us").  Returns `buffer`. */
 const char *duration_text(double seconds, char *buffer, int size);
 
+/* A rate for people, to put before a unit: "2.35 M", "41.2 k", "950"
+ * (per second, of whatever the caller counts).  Returns `buffer`. */
+const char *rate_text(double per_second, char *buffer, int size);
+
 struct stats {
     int count;
     double min, median, mean, stddev, max; /* stddev: sample (n - 1) */

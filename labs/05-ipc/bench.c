@@ -459,17 +459,6 @@ static double run_round(struct round *round, enum bench_kind kind,
 
 /* ---- The benchmarks ------------------------------------------------------ */
 
-static const char *rate_text(double per_second, char *text, size_t size)
-{
-    if (per_second >= 1e6)
-        snprintf(text, size, "%.2f M", per_second / 1e6);
-    else if (per_second >= 1e3)
-        snprintf(text, size, "%.1f k", per_second / 1e3);
-    else
-        snprintf(text, size, "%.0f ", per_second);
-    return text;
-}
-
 /* The median of per-repetition ratios a[i] / b[i]. */
 static double median_ratio(const double *a, const double *b, int count)
 {

@@ -316,17 +316,6 @@ static double run_once(struct run *run)
 
 /* ---- The sweep ------------------------------------------------------------- */
 
-static const char *rate_text(double per_second, char *text, size_t size)
-{
-    if (per_second >= 1e6)
-        snprintf(text, size, "%.2f M", per_second / 1e6);
-    else if (per_second >= 1e3)
-        snprintf(text, size, "%.1f k", per_second / 1e3);
-    else
-        snprintf(text, size, "%.0f", per_second);
-    return text;
-}
-
 /* Nanoseconds below a microsecond (an atomic add is a few), else as
  * duration_text() writes it. */
 static const char *time_text(double seconds, char *text, int size)

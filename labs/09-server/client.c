@@ -82,20 +82,6 @@ bool client_parse_url(const char *url, struct client_config *config, char *why,
 
 enum outcome { OUT_OK, OUT_BAD_STATUS, OUT_TIMEOUT, OUT_CLOSED, OUT_REFUSED };
 
-static bool send_all(int fd, const char *data, size_t length)
-{
-    while (length > 0) {
-        ssize_t n = send(fd, data, length, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return false;
-        data += n;
-        length -= (size_t)n;
-    }
-    return true;
-}
-
 static void set_timeouts(int fd, double seconds)
 {
     struct timeval t = {.tv_sec = (time_t)seconds,

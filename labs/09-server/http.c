@@ -12,9 +12,11 @@
 #define _GNU_SOURCE
 #include "lab.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 
 const char HTTP_ROOT_BODY[] = "Hello, world!\n";
@@ -360,4 +362,18 @@ size_t http_response(char *out, size_t size, int status, bool keep_alive,
     if (n < 0 || (size_t)n >= size)
         return 0;
     return (size_t)n;
+}
+
+bool send_all(int fd, const char *data, size_t length)
+{
+    while (length > 0) {
+        ssize_t n = send(fd, data, length, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        data += n;
+        length -= (size_t)n;
+    }
+    return true;
 }

@@ -44,6 +44,11 @@ struct http_parse http_parse(const char *buf, size_t length);
 /* The reason phrase of a status code ("Bad Request"). */
 const char *http_reason(int status);
 
+/* Send all of data, resuming after signals and short writes; false when
+ * the peer is gone (MSG_NOSIGNAL: a closed peer is EPIPE, not SIGPIPE).
+ * The server's replies and the client's requests both go out through it. */
+bool send_all(int fd, const char *data, size_t length);
+
 /* Format a whole response into out (at most size bytes); returns its
  * length.  body may be NULL (an error: the reason phrase is the body). */
 size_t http_response(char *out, size_t size, int status, bool keep_alive,

@@ -192,20 +192,6 @@ static size_t respond(const struct http_parse *parsed, char *out, size_t size,
     return http_response(out, size, 200, *keep_alive, tell, r->head, text);
 }
 
-static bool write_all(int fd, const char *data, size_t length)
-{
-    while (length > 0) {
-        ssize_t n = send(fd, data, length, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return false;
-        data += n;
-        length -= (size_t)n;
-    }
-    return true;
-}
-
 /* After an error response: stop sending, then read and discard what the
  * client is still sending for a moment.  Closing a socket with unread bytes
  * makes the kernel send a reset, which can destroy the response before the
@@ -233,7 +219,7 @@ static void reject(int fd, const struct http_parse *parsed, size_t have)
     char out[512];
     size_t length = http_response(out, sizeof out, parsed->status, false, false,
                                   false, NULL);
-    write_all(fd, out, length);
+    send_all(fd, out, length);
     atomic_fetch_add_explicit(&worker.stats->rejected, 1, memory_order_relaxed);
 }
 
@@ -271,7 +257,7 @@ static void serve_connection(int fd)
             if (parsed.status == 0 || parsed.status == 404) {
                 bool keep = false;
                 size_t length = respond(&parsed, out, sizeof out, &keep);
-                bool sent = write_all(fd, out, length);
+                bool sent = send_all(fd, out, length);
                 atomic_fetch_add_explicit(parsed.status == 0
                                               ? &worker.stats->requests
                                               : &worker.stats->rejected,
