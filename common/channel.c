@@ -15,6 +15,7 @@
 #include "channel.h"
 
 #include "checked.h"
+#include "output.h"
 #include "peerwait.h"
 #include "timing.h"
 
@@ -469,16 +470,6 @@ bool value_decode(const void *data, size_t size, struct value *out)
 
 /* ---- The channel: setting up --------------------------------------------- */
 
-static void ignore_sigpipe_if_default(void)
-{
-    struct sigaction current;
-    CHECK(sigaction(SIGPIPE, NULL, &current));
-    if (!(current.sa_flags & SA_SIGINFO) && current.sa_handler == SIG_DFL) {
-        struct sigaction ignore = {.sa_handler = SIG_IGN};
-        sigemptyset(&ignore.sa_mask);
-        CHECK(sigaction(SIGPIPE, &ignore, NULL));
-    }
-}
 
 /* ---- Waiting without sleeping (channel.h; the how: peerwait.h) -----------
  *
@@ -514,7 +505,7 @@ static void make_end(struct channel *channel, int read_fd, int write_fd)
 
 void channel_pair(struct channel *a, struct channel *b)
 {
-    ignore_sigpipe_if_default();
+    output_ignore_sigpipe();
     int a_to_b[2], b_to_a[2];
     /* Close-on-exec: a program exec()ed by a lab must not inherit a write
      * end, or the reader would never see CHANNEL_CLOSED. */

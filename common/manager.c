@@ -17,6 +17,7 @@
 #include "manager.h"
 
 #include "checked.h"
+#include "output.h"
 #include "cleanup.h"
 #include "peerwait.h"
 #include "proc.h"
@@ -69,20 +70,6 @@ enum {
 };
 
 /* ---- 1. Links: frames over a stream socket ------------------------------- */
-
-/* A write to a pipe whose reader is gone must be EPIPE, reported as "the
- * manager is gone", not a death by SIGPIPE: as channel_pair() does (and
- * CPython at start-up), SIGPIPE at its default action becomes ignored. */
-static void ignore_sigpipe_if_default(void)
-{
-    struct sigaction current;
-    CHECK(sigaction(SIGPIPE, NULL, &current));
-    if (!(current.sa_flags & SA_SIGINFO) && current.sa_handler == SIG_DFL) {
-        struct sigaction ignore = {.sa_handler = SIG_IGN};
-        sigemptyset(&ignore.sa_mask);
-        CHECK(sigaction(SIGPIPE, &ignore, NULL));
-    }
-}
 
 /* Waiting for a reply without sleeping (peerwait.h): the client makes a
  * page, sends its descriptor with its first request (SCM_RIGHTS), and the
@@ -1227,7 +1214,7 @@ static enum manager_status call(struct manager *manager, int64_t id,
         if (!manager->remote && !manager->connect_per_call) {
             int page = peerwait_page(), requests[2], replies[2];
             peerwait_open(&cached.link.wait, page, 0);
-            ignore_sigpipe_if_default(); /* a dead server is EPIPE */
+            output_ignore_sigpipe(); /* a dead server is EPIPE: "the manager is gone" */
             CHECK(pipe2(requests, O_CLOEXEC));
             CHECK(pipe2(replies, O_CLOEXEC));
             /* Sent with the first request, then closed here: */

@@ -55,8 +55,17 @@ void output_guard(const char *program_name)
     for (int fd = 0; fd <= 2; fd++)
         if (fcntl(fd, F_GETFD) == -1 && errno == EBADF)
             (void)open("/dev/null", O_RDONLY);
-    struct sigaction ignore = {.sa_handler = SIG_IGN};
-    sigemptyset(&ignore.sa_mask);
-    CHECK(sigaction(SIGPIPE, &ignore, NULL));
+    output_ignore_sigpipe();
     atexit(check_stdout_at_exit);
+}
+
+void output_ignore_sigpipe(void)
+{
+    struct sigaction current;
+    CHECK(sigaction(SIGPIPE, NULL, &current));
+    if (!(current.sa_flags & SA_SIGINFO) && current.sa_handler == SIG_DFL) {
+        struct sigaction ignore = {.sa_handler = SIG_IGN};
+        sigemptyset(&ignore.sa_mask);
+        CHECK(sigaction(SIGPIPE, &ignore, NULL));
+    }
 }

@@ -28,4 +28,12 @@
 
 void output_guard(const char *program_name);
 
+/* SIGPIPE ignored, unless the program installed a handler of its own: a
+ * write to a pipe or socket whose reader is gone then fails with EPIPE, a
+ * return value the writer handles, instead of killing the program (CPython
+ * does the same at start-up).  Inherited by every child.  The one place
+ * that does it: output_guard(), watchdog_start(), the channel and the
+ * manager all call it. */
+void output_ignore_sigpipe(void);
+
 #endif

@@ -3,6 +3,7 @@
 #include "watchdog.h"
 
 #include "checked.h"
+#include "output.h"
 #include "cleanup.h"
 #include "proc.h"
 #include "timing.h"
@@ -194,9 +195,7 @@ void watchdog_start(const char *program_name, double timeout_seconds)
      * value the writer handles, instead of killing the program with status
      * 141 before its children are reaped.  (The classic case: the watchdog
      * kills a child on Ctrl+C while the main thread writes to it.) */
-    struct sigaction ignore = {.sa_handler = SIG_IGN};
-    sigemptyset(&ignore.sa_mask);
-    CHECK(sigaction(SIGPIPE, &ignore, NULL));
+    output_ignore_sigpipe();
     /* A subreaper: orphans of our children (their own children, when a
      * teardown kills them) come to us, to be reaped before we exit
      * (proc_kill_all_and_reap), not to our parent. */
