@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio_ext.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -29,37 +30,43 @@
  * usable from the watchdog thread without allocation; 4096 live children is
  * far beyond what any lab starts. */
 enum { REGISTRY_CAPACITY = 4096 };
-/* Error-checking, so that a thread that already holds it (die_at() called
- * while reaping) gets EDEADLK instead of deadlocking on itself. */
-static pthread_mutex_t registry_mutex = PTHREAD_ERRORCHECK_MUTEX_INITIALIZER_NP;
-static pid_t registry[REGISTRY_CAPACITY];
-static int registry_count;
-/* Beside each pid: is it a daemon (the exit hook terminates daemons and
- * waits for the others), and its struct proc (proc_active_children() writes
- * the exit code of a child it reaps there).  Moved with the pid. */
-static bool registry_daemon[REGISTRY_CAPACITY];
-static struct proc *registry_process[REGISTRY_CAPACITY];
+/* One entry: the pid, whether it is a daemon (the exit hook terminates
+ * daemons and waits for the others), and its struct proc
+ * (proc_active_children() writes the exit code of a child it reaps there). */
+struct registry_entry {
+    pid_t pid;
+    bool daemon;
+    struct proc *process;
+};
+/* One page-aligned block: the mutex, the count and the first entries share
+ * a page.  The parent writes them right after fork(), when every page is
+ * shared copy-on-write with the child, and each page written then costs a
+ * page fault: one page, one fault (three parallel arrays cost four).
+ * The mutex is error-checking, so that a thread that already holds it
+ * (die_at() called while reaping) gets EDEADLK instead of deadlocking. */
+static struct {
+    pthread_mutex_t mutex;
+    int count;
+    struct registry_entry entry[REGISTRY_CAPACITY];
+} _Alignas(4096) registry = {.mutex = PTHREAD_ERRORCHECK_MUTEX_INITIALIZER_NP};
 
 /* Put entry `from` in slot `to` (removal swaps the last entry in). */
 static void registry_move_locked(int to, int from)
 {
-    registry[to] = registry[from];
-    registry_daemon[to] = registry_daemon[from];
-    registry_process[to] = registry_process[from];
+    registry.entry[to] = registry.entry[from];
 }
 
 static void registry_add_locked(pid_t pid, struct proc *process, bool daemon)
 {
-    registry_daemon[registry_count] = daemon;
-    registry_process[registry_count] = process;
-    registry[registry_count++] = pid;
+    registry.entry[registry.count++] =
+        (struct registry_entry){.pid = pid, .daemon = daemon, .process = process};
 }
 
 static void registry_remove_locked(pid_t pid)
 {
-    for (int i = 0; i < registry_count; i++) {
-        if (registry[i] == pid) {
-            registry_move_locked(i, --registry_count);
+    for (int i = 0; i < registry.count; i++) {
+        if (registry.entry[i].pid == pid) {
+            registry_move_locked(i, --registry.count);
             return;
         }
     }
@@ -93,24 +100,40 @@ static void registry_lock(void)
             pthread_mutexattr_t attributes;
             pthread_mutexattr_init(&attributes);
             pthread_mutexattr_settype(&attributes, PTHREAD_MUTEX_ERRORCHECK);
-            pthread_mutex_init(&registry_mutex, &attributes);
+            pthread_mutex_init(&registry.mutex, &attributes);
             pthread_mutexattr_destroy(&attributes);
-            registry_count = 0;
+            registry.count = 0;
             holding_registry = false; /* the parent's thread held it */
         }
         registry_owner = self;
     }
-    CHECK_PT(pthread_mutex_lock(&registry_mutex));
+    CHECK_PT(pthread_mutex_lock(&registry.mutex));
     holding_registry = true;
 }
 
 static void registry_unlock(void)
 {
     holding_registry = false;
-    CHECK_PT(pthread_mutex_unlock(&registry_mutex));
+    CHECK_PT(pthread_mutex_unlock(&registry.mutex));
 }
 
 static void exit_hook(void) { proc_exit_children(); }
+
+/* fflush() with nothing to write still takes the stream's lock, a write to
+ * the FILE: right after fork() that page is shared copy-on-write, so the
+ * write costs a page fault (two streams, two faults, in the child at its
+ * exit and in the parent at its next start).  That was a third of what
+ * proc_start added to a raw fork (perf: _IO_file_sync).  __fpending() only
+ * reads the buffer's pointers; a stream another thread is writing this
+ * very moment may be missed, as fflush() itself could miss it an instant
+ * later. */
+static void flush_pending(void)
+{
+    if (__fpending(stdout) > 0)
+        fflush(stdout);
+    if (__fpending(stderr) > 0)
+        fflush(stderr);
+}
 
 /* Once per process tree (a child inherits both the atexit entry and the
  * done state): the exit hook, and the authkey every child inherits. */
@@ -235,8 +258,7 @@ void proc_start_keeping(struct proc *process, const char *name,
     first_start_setup();
 
     /* Anything still buffered would be printed once by each process. */
-    fflush(stdout);
-    fflush(stderr);
+    flush_pending();
 
     pid_t parent = getpid();
     /* Block SIGTERM and SIGHUP across fork().  The child inherits the
@@ -258,8 +280,7 @@ void proc_start_keeping(struct proc *process, const char *name,
         child_setup(process->name, parent);
         int status = main(arg);
         proc_exit_children(); /* Python's exit hook, for our own children */
-        fflush(stdout);
-        fflush(stderr);
+        flush_pending();
         _exit(status & 0xff);
     }
     if (pid == -1) {
@@ -267,7 +288,7 @@ void proc_start_keeping(struct proc *process, const char *name,
         registry_unlock();
         die_at(__FILE__, __LINE__, "fork()", saved);
     }
-    if (registry_count == REGISTRY_CAPACITY) {
+    if (registry.count == REGISTRY_CAPACITY) {
         registry_unlock();
         die_at(__FILE__, __LINE__, "proc_start: registry full", EAGAIN);
     }
@@ -388,8 +409,8 @@ void proc_signal(struct proc *process, int signal_number)
      * teardown, the pid may already name another process: leave it be. */
     registry_lock();
     bool ours = false;
-    for (int i = 0; i < registry_count && !ours; i++)
-        ours = registry[i] == process->pid;
+    for (int i = 0; i < registry.count && !ours; i++)
+        ours = registry.entry[i].pid == process->pid;
     int rc = ours ? kill(process->pid, signal_number) : 0;
     int saved = errno;
     registry_unlock();
@@ -400,7 +421,7 @@ void proc_signal(struct proc *process, int signal_number)
 int proc_active_count(void)
 {
     registry_lock();
-    int count = registry_count;
+    int count = registry.count;
     registry_unlock();
     return count;
 }
@@ -408,9 +429,9 @@ int proc_active_count(void)
 int proc_list_active(pid_t *pids, int capacity)
 {
     registry_lock();
-    int count = registry_count;
+    int count = registry.count;
     for (int i = 0; i < count && i < capacity; i++)
-        pids[i] = registry[i];
+        pids[i] = registry.entry[i].pid;
     registry_unlock();
     return count;
 }
@@ -483,30 +504,30 @@ int proc_kill_all_and_reap(double grace_seconds)
     if (!holding_registry) {
         struct timespec pause = {.tv_sec = 0, .tv_nsec = 1000000};
         uint64_t deadline = clock_nanoseconds() + 1000000000u;
-        while (pthread_mutex_trylock(&registry_mutex) != 0) {
+        while (pthread_mutex_trylock(&registry.mutex) != 0) {
             if (clock_nanoseconds() > deadline)
                 return 0;
             nanosleep(&pause, NULL);
         }
         holding_registry = true;
     }
-    int killed = registry_count;
-    for (int i = 0; i < registry_count; i++)
-        kill(registry[i], SIGKILL);
+    int killed = registry.count;
+    for (int i = 0; i < registry.count; i++)
+        kill(registry.entry[i].pid, SIGKILL);
     /* SIGKILL cannot be caught, so each child ends within moments; reap
      * them all, polling so that even a child stuck in the kernel cannot
      * hold us past the grace period. */
     struct timespec pause = {.tv_sec = 0, .tv_nsec = 1000000};
-    for (double waited = 0; registry_count > 0 && waited <= grace_seconds;
+    for (double waited = 0; registry.count > 0 && waited <= grace_seconds;
          waited += 0.001) {
-        for (int i = 0; i < registry_count;) {
-            pid_t got = waitpid(registry[i], NULL, WNOHANG);
-            if (got == registry[i] || (got == -1 && errno == ECHILD))
-                registry_move_locked(i, --registry_count);
+        for (int i = 0; i < registry.count;) {
+            pid_t got = waitpid(registry.entry[i].pid, NULL, WNOHANG);
+            if (got == registry.entry[i].pid || (got == -1 && errno == ECHILD))
+                registry_move_locked(i, --registry.count);
             else
                 i++;
         }
-        if (registry_count > 0)
+        if (registry.count > 0)
             nanosleep(&pause, NULL);
     }
     reap_adopted(clock_nanoseconds() +
@@ -565,9 +586,9 @@ void proc_start_daemon_keeping(struct proc *process, const char *name,
     struct daemon_start start = {.main = main, .arg = arg};
     proc_start_keeping(process, name, daemon_main, &start, keep, keep_count);
     registry_lock();
-    for (int i = 0; i < registry_count; i++)
-        if (registry[i] == process->pid)
-            registry_daemon[i] = true;
+    for (int i = 0; i < registry.count; i++)
+        if (registry.entry[i].pid == process->pid)
+            registry.entry[i].daemon = true;
     registry_unlock();
 }
 
@@ -591,10 +612,10 @@ int proc_exit_children(void)
     static pid_t pids[REGISTRY_CAPACITY];
     static bool daemons[REGISTRY_CAPACITY];
     registry_lock();
-    int count = registry_count;
+    int count = registry.count;
     for (int i = 0; i < count; i++) {
-        pids[i] = registry[i];
-        daemons[i] = registry_daemon[i];
+        pids[i] = registry.entry[i].pid;
+        daemons[i] = registry.entry[i].daemon;
         if (daemons[i]) /* Python: p.terminate() for each daemon child */
             kill(pids[i], SIGTERM);
     }
@@ -616,16 +637,16 @@ int proc_exit_children(void)
 int proc_active_children(struct proc **running, int capacity)
 {
     registry_lock();
-    for (int i = 0; i < registry_count;) {
+    for (int i = 0; i < registry.count;) {
         int status = 0;
-        pid_t got = waitpid(registry[i], &status, WNOHANG);
-        if (got == registry[i]) { /* ended: reap it, as Python's poll() */
-            struct proc *process = registry_process[i];
+        pid_t got = waitpid(registry.entry[i].pid, &status, WNOHANG);
+        if (got == registry.entry[i].pid) { /* ended: reap it, as Python's poll() */
+            struct proc *process = registry.entry[i].process;
             if (process != NULL) {
                 process->exitcode = exitcode_from_status(status);
                 process->joined = true;
             }
-            registry_move_locked(i, --registry_count);
+            registry_move_locked(i, --registry.count);
             continue;
         }
         if (got == -1 && errno != EINTR) {
@@ -635,9 +656,9 @@ int proc_active_children(struct proc **running, int capacity)
         }
         i++;
     }
-    int count = registry_count;
+    int count = registry.count;
     for (int i = 0; i < count && i < capacity; i++)
-        running[i] = registry_process[i];
+        running[i] = registry.entry[i].process;
     registry_unlock();
     return count;
 }
@@ -648,7 +669,7 @@ void proc_adopt(struct proc *process, pid_t pid, const char *name)
     snprintf(process->name, sizeof process->name, "%s", name);
     process->pid = pid;
     registry_lock();
-    if (registry_count == REGISTRY_CAPACITY) {
+    if (registry.count == REGISTRY_CAPACITY) {
         registry_unlock();
         die_at(__FILE__, __LINE__, "proc_adopt: registry full", EAGAIN);
     }

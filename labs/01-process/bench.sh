@@ -17,12 +17,12 @@ bench_start process "a child did not end the way the lab expected"
 
 # Budget (2 cores): touching a 1 GiB parent takes ~0.3 s, and fork, fork-exec
 # and proc cost ~12 ms each at 1 GiB: the big sizes get few starts per
-# repetition; CPython's spawn costs ~0.1 s a start.  Default: ~25 s on a
+# repetition; CPython's spawn costs ~0.1 s a start.  Default: ~20 s on a
 # busy 2-core machine; quick: a few seconds; full: up to 4096 MiB, ~90 s.
 # Each entry: MiB:iterations:repetitions.
 case $SIZE in
     quick)   plan="0:5:3 64:3:3"                                    py_iter=2  py_rep=2 ;;
-    default) plan="0:40:7 64:20:7 256:10:7 1024:4:5"               py_iter=5  py_rep=5 ;;
+    default) plan="0:200:9 64:20:7 256:10:7 1024:4:5"               py_iter=5  py_rep=5 ;;
     full)    plan="0:100:10 64:40:10 256:20:10 1024:8:7 2048:4:5 4096:3:5" py_iter=20 py_rep=10 ;;
 esac
 warmup=1

@@ -58,7 +58,7 @@ awk -F, -v python="$([ -f "$python" ] && echo "$python")" '
         r = ratio(us["proc", small], us["fork", small])
         printf "- proc_start + proc_join vs raw fork + waitpid at %s MiB: %.2fx (target <= 1.1x): %s (fastest runs: %.2fx)\n", small, r, (r <= 1.1 ? "met" : "missed"), ratio(lo["proc", small], lo["fork", small])
         if (r > 1.1)
-            print "  (proc adds to fork the registry, the signal set-up, PR_SET_PDEATHSIG and closing inherited descriptors in the child: a few system calls and page faults in each child. The fastest runs are the least disturbed by other load on the machine.)"
+            print "  (proc adds to fork the registry, the signal set-up, PR_SET_PDEATHSIG and closing inherited descriptors in the child: a few system calls and about three copy-on-write page faults a start (perf stat -e page-faults). The fastest runs are the least disturbed by other load on the machine.)"
         if (("posix-spawn", 1024) in us && ("posix-spawn", 0) in us) {
             r = ratio(us["posix-spawn", 1024], us["posix-spawn", 0])
             printf "- posix-spawn at 1024 MiB vs 0 MiB: %.2fx (target <= 1.3x): %s (fastest runs: %.2fx)\n", r, (r <= 1.3 ? "met" : "missed"), ratio(lo["posix-spawn", 1024], lo["posix-spawn", 0])
