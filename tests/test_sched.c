@@ -58,12 +58,13 @@ static void wait_for_children(pid_t pid, int count)
     "rep,worker,kind,nice,pinned,cpu,slices,kernel_slices,mean_slice_ms,"      \
     "median_slice_ms,max_slice_ms,longest_wait_ms,run_seconds,"                \
     "kernel_run_seconds,kernel_wait_seconds,window_seconds,share,"             \
-    "expected_share,gaps_lost"
+    "expected_share,gaps_lost,pauses,pause_ms,switches_unseen"
 
 struct slice_row {
     int rep, worker, nice, pinned, cpu;
     char kind[16];
-    unsigned long long slices, kernel_slices, gaps_lost;
+    unsigned long long slices, kernel_slices, gaps_lost, pauses, unseen;
+    double pause_ms;
     double mean, median, max, longest_wait, run, kernel_run, kernel_wait,
         window, share, expected;
 };
@@ -85,18 +86,20 @@ static int parse_timeslice(const char *out, struct slice_row *rows, int capacity
         int fields = sscanf(
             line,
             "%d,%d,%15[a-z],%d,%d,%d,%llu,%llu,%lf,%lf,%lf,%lf,%lf,%lf,%lf,"
-            "%lf,%lf,%31[0-9.],%llu%n",
+            "%lf,%lf,%31[0-9.],%llu,%llu,%lf,%llu%n",
             &r->rep, &r->worker, r->kind, &r->nice, &r->pinned, &r->cpu,
             &r->slices, &r->kernel_slices, &r->mean, &r->median, &r->max,
             &r->longest_wait, &r->run, &r->kernel_run, &r->kernel_wait,
-            &r->window, &r->share, expected, &r->gaps_lost, &consumed);
+            &r->window, &r->share, expected, &r->gaps_lost, &r->pauses,
+            &r->pause_ms, &r->unseen, &consumed);
         if (fields == 17) { /* an empty expected_share: unknown */
-            ck_assert_int_eq(sscanf(strstr(line, ",,") + 2, "%llu%n",
-                                    &r->gaps_lost, &consumed), 1);
+            ck_assert_int_eq(sscanf(strstr(line, ",,") + 2, "%llu,%llu,%lf,%llu%n",
+                                    &r->gaps_lost, &r->pauses, &r->pause_ms,
+                                    &r->unseen, &consumed), 4);
             r->expected = NAN;
             consumed = (int)strlen(line);
         } else {
-            ck_assert_msg(fields == 19 && line[consumed] == '\0',
+            ck_assert_msg(fields == 22 && line[consumed] == '\0',
                           "not a timeslice row: '%s'", line);
             r->expected = atof(expected);
         }
@@ -116,6 +119,20 @@ static void check_slice_row(const struct slice_row *r, const char *kind,
     ck_assert_msg(fabs(r->window - window) < 1e-6, "window %f", r->window);
     ck_assert_uint_ge(r->slices, 1);
     ck_assert_uint_ge(r->kernel_slices, 1);
+    /* Every switch the worker counted (slices - 1 after the first, plus
+     * those too short to see) is one the kernel counted too, within the
+     * kernel's longer window; the first slice may not be a wake-up (a
+     * worker that started late did not sleep): hence the + 1.  Counting a
+     * pause (no switch) as a slice breaks this. */
+    ck_assert_msg(r->kernel_slices + 1 >= r->slices + r->unseen,
+                  "kernel %llu slices < measured %llu + %llu unseen",
+                  r->kernel_slices, r->slices, r->unseen);
+    /* each pause is a gap longer than --gap-us (50 us); a full record
+     * (gaps lost) knows the time of the stored ones only */
+    if (r->gaps_lost == 0)
+        ck_assert_msg(r->pauses == 0 ? r->pause_ms == 0
+                                     : r->pause_ms > 0.05 * (double)r->pauses,
+                      "%llu pauses of %f ms in all", r->pauses, r->pause_ms);
     /* the mean slice is the run time over the slice count */
     ck_assert_msg(fabs(r->mean * (double)r->slices - r->run * 1e3) <
                       0.01 * r->run * 1e3 + 0.01,
@@ -135,8 +152,8 @@ static void check_slice_row(const struct slice_row *r, const char *kind,
                   "kernel run %f s, measured %f s", r->kernel_run, r->run);
     /* every recorded wait is a gap longer than --gap-us (50 us); how long
      * is the machine's business (a busy one can hold a worker off past the
-     * end of the window) */
-    if (r->slices > 1)
+     * end of the window); a pause is a gap too */
+    if (r->slices > 1 || r->pauses > 0)
         ck_assert_msg(r->longest_wait > 0.05, "wait %f ms", r->longest_wait);
     else
         ck_assert_msg(r->longest_wait == 0, "wait %f ms", r->longest_wait);
@@ -236,8 +253,9 @@ START_TEST(timeslice_capacity_overflow_is_counted)
     ck_assert_int_eq(parse_timeslice(r.out, rows, 4), 3);
     unsigned long long lost = 0;
     for (int i = 0; i < 3; i++) {
-        /* slices = gaps + 1; one gap stored, the rest counted as lost */
-        unsigned long long gaps = rows[i].slices - 1;
+        /* gaps = slices - 1 (switches) + pauses; one gap stored, the
+         * rest counted as lost */
+        unsigned long long gaps = rows[i].slices - 1 + rows[i].pauses;
         ck_assert_uint_eq(rows[i].gaps_lost, gaps > 1 ? gaps - 1 : 0);
         lost += rows[i].gaps_lost;
     }

@@ -23,11 +23,12 @@ echo
 echo "![slice lengths](../plots/sched-slices.svg)"
 echo
 # The first run of sched-timeslice.csv: 3 workers, the timeline's run
-# (rows 2-4). columns: 7 slices 8 kernel_slices 9 mean 17 share
+# (rows 2-4). columns: 7 slices 8 kernel_slices 9 mean 17 share 20 pauses
+# 22 switches_unseen
 awk -F, 'NR >= 2 && NR <= 4 {
         d = ($8 > 0) ? ($7 - $8) / $8 : 0; if (d < 0) d = -d; if (d > worst) worst = d
         run[$2] = $13; total += $13
-        printf "- worker-%d: %d slices measured, %d counted by the kernel; mean slice %.2f ms; %.1f%% of the CPU\n", $2, $7, $8, $9, 100 * $17
+        printf "- worker-%d: %d slices measured, %d counted by the kernel; %d pauses without a switch, %d switches too short to see; mean slice %.2f ms; %.1f%% of the CPU\n", $2, $7, $8, $20, $22, $9, 100 * $17
     }
     END {
         for (w in run) { e = (run[w] / total - 1 / 3) * 3; if (e < 0) e = -e; if (e > sworst) sworst = e }
