@@ -141,6 +141,8 @@ START_TEST(two_ranks_on_two_fake_hosts)
                   "cluster.sh must say whether the hosts have names: %s", r.err);
     if (geteuid() == 0 && system("unshare --uts true 2>/dev/null") == 0)
         ck_assert_msg(named, "root with unshare, yet no host names: %s", r.err);
+    /* unpinned by default, like lab 02's processes */
+    ck_assert_msg(strstr(r.err, "--bind-to none") != NULL, "stderr: %s", r.err);
     const char *expected_host[2] = {named ? "nodeA" : machine,
                                     named ? "nodeB" : machine};
 
@@ -330,6 +332,8 @@ static const struct {
     {{"--hosts", "abc"}, "cluster.sh", "--hosts"},
     {{"--slots", "65"}, "cluster.sh", "--slots"},
     {{"--transport", "udp"}, "cluster.sh", "--transport"},
+    {{"--bind", "socket"}, "cluster.sh", "--bind"},
+    {{"--hosts", "2", "--bind", "core"}, "cluster.sh", "--bind"},
     {{"--hosts"}, "cluster.sh", "--hosts"},
     {{"--hosts", "2", "--hosts", "3"}, "cluster.sh", "--hosts"},
     {{"--workers", "2"}, "cluster.sh", "'--workers'"},
