@@ -16,6 +16,8 @@
 #   d. the thundering herd per accept mode      -> results/server-herd.csv
 #   e. a worker SIGKILLed under load            -> results/server-kill.csv
 #   f. hostile requests                         -> results/server-hostile.csv
+#   and, for every peer of c, the CPU a request costs the server and the
+#   client                                      -> results/server-cpu.csv
 #   reduced: results/server-threads-summary.csv, server-concurrency-summary.csv,
 #            server-peers-summary.csv
 # Raw files hold the program's own --csv rows, one per repetition. A missing
@@ -186,10 +188,30 @@ peers_header="server,clients,requests,seconds,rps,p50_us,p90_us,p99_us,max_us,er
 echo "$peers_header" > "$tmp/server-peers.csv"
 echo "server,tool,requests,seconds,rps,p50_us,p99_us" > "$tmp/server-h2load.csv"
 client_header="clients,requests,seconds,p50_us,p90_us,p99_us,max_us,errors"
+# Where a request's CPU goes: the server's processes (user and kernel, from
+# /proc/PID/stat: the peer's master and its workers, every thread, dead
+# ones included) and the client's (with-cpu-time.pl), over all of drive's
+# requests, warm-up included.
+echo "server,requests,server_user_s,server_kernel_s,client_user_s,client_kernel_s,tick_s" > "$tmp/server-cpu.csv"
+tick=$(getconf CLK_TCK)
+server_ticks() {   # "user kernel" clock ticks of $peer_pid and its children
+    local pid stat fields user=0 kernel=0
+    for pid in $peer_pid $(pgrep -P "$peer_pid"); do
+        stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+        read -r -a fields <<< "${stat##*) }"   # after "pid (comm) ": state is field 0
+        user=$((user + fields[11])) kernel=$((kernel + fields[12]))
+    done
+    echo "$user $kernel"
+}
 drive() {   # NAME REQUESTS: the lab's client against $peer_port, rows into peers
-    local name=$1 requests=$2
-    run "$tmp/one.csv" --client --url "http://127.0.0.1:$peer_port/" --clients 8 \
-        --requests "$requests" --keep-alive --repeat "$reps" --warmup 1
+    local name=$1 requests=$2 before after
+    before=$(server_ticks)
+    bench_run "$tmp/one.csv" scripts/with-cpu-time.pl "$tmp/client.cpu" \
+        "$BIN/server" --client --url "http://127.0.0.1:$peer_port/" --clients 8 \
+        --requests "$requests" --keep-alive --repeat "$reps" --warmup 1 --timeout 600 --csv
+    after=$(server_ticks)
+    echo "$before $after $(cat "$tmp/client.cpu")" | awk -v name="$name" -v n=$((requests * (reps + 1))) -v tick="$tick" -v OFS=, \
+        '{ print name, n, ($3 - $1) / tick, ($4 - $2) / tick, $5, $6, 1 / tick }' >> "$tmp/server-cpu.csv"
     check "$tmp/one.csv" "$client_header" "$reps" '
         $1 != 8 || $2 != '"$requests"' || $8 != 0 { bad("not every request answered") }'
     tail -n +2 "$tmp/one.csv" | awk -F, -v name="$name" -v OFS=, \
@@ -263,6 +285,6 @@ awk -F, -f scripts/stats.awk -v keys=2,7 -v rps=10 -v p99=13 -f labs/09-server/s
     "$tmp/server-concurrency.csv" > "$tmp/server-concurrency-summary.csv"
 awk -F, -f scripts/stats.awk -v keys=1 -v rps=5 -v p99=8 -f labs/09-server/summarize.awk \
     "$tmp/server-peers.csv" > "$tmp/server-peers-summary.csv"
-rm -f "$tmp/one.csv"
+rm -f "$tmp/one.csv" "$tmp/client.cpu"
 bench_publish "$tmp"/server-*.csv
-echo "server: wrote $OUT/server-{threads,concurrency,peers,h2load,herd,kill,hostile}.csv and the summaries" >&2
+echo "server: wrote $OUT/server-{threads,concurrency,peers,h2load,cpu,herd,kill,hostile}.csv and the summaries" >&2

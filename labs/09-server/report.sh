@@ -13,7 +13,7 @@ echo "## Lab 09 — server: the pre-fork model under load, beside nginx and CPyt
 echo
 files=()
 for f in server-threads-summary server-concurrency-summary server-peers-summary \
-         server-h2load server-herd server-kill server-hostile; do
+         server-h2load server-herd server-kill server-hostile server-cpu; do
     if [ -f "results/$f.csv" ]; then files+=("results/$f.csv"); else files+=(/dev/null); fi
 done
 cores=$(sed -n 's/^cores: //p' results/machine.txt 2>/dev/null || true)
