@@ -11,7 +11,9 @@ scripts/machine.sh
 labs=(labs/*/bench.sh)
 for i in "${!labs[@]}"; do
     echo "[lab $((i + 1))/${#labs[@]}] ${labs[$i]%/bench.sh} (SIZE=$SIZE)" >&2
+    started=$SECONDS
     bash "${labs[$i]}"
+    echo "[lab $((i + 1))/${#labs[@]}] ${labs[$i]%/bench.sh}: $((SECONDS - started)) s" >&2
 done
 scripts/plots.sh
 scripts/report.sh
