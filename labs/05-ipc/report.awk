@@ -35,7 +35,7 @@ END {
     print "raw pipe, the baseline, measured in the same run: the transports alternate"
     print "within each repetition. Every message is checked on arrival (a sequence"
     printf "number), so a fast run is also a correct one. Queue: %d repetitions of\n", qn
-    printf "%d 8-byte items; round trips: %d repetitions of %d; bandwidth: %d\n", qmsg, rn, rtrips, bn
+    printf "%d 8-byte items (at capacity C < 25, C x 20,000); round trips: %d repetitions\nof %d; bandwidth: %d ", qmsg, rn, rtrips, bn
     print "repetitions of about 256 MiB (at most 100,000 messages). Medians, with min–max."
     print "A ratio to the raw pipe is computed within each repetition, then its median is"
     print "taken, so it need not equal the ratio of the two medians beside it."
