@@ -1,66 +1,6 @@
 /* queue.c: the bounded queue shared by processes (see queue.h for the API).
  *
- * The design, and why:
- *
- *  - One MAP_SHARED anonymous mapping holds everything: the header, then a
- *    ring of `capacity` fixed-size slots, each a length and item_max bytes.
- *    Fixed slots keep put and get to one memcpy and no allocator in shared
- *    memory; a process-shared heap would need its own lock and its own crash
- *    recovery.
- *
- *  - One process-shared, robust pthread mutex guards the ring.  Robust: if
- *    its holder dies, the next locker gets EOWNERDEAD instead of waiting
- *    forever.  What it then finds is always whole, because every change is
- *    committed by one store made last: put copies the item into the free
- *    slot, then advances `tail`; get copies the item out, then advances
- *    `head`.  A holder killed before the commit changed nothing anyone can
- *    see (a half-written slot is not in the queue yet; a half-read item is
- *    still at the front), and one killed after it finished its work.  So
- *    the repair is only: check the invariant, wake every sleeper (the dead
- *    holder may have committed without waking anyone), mark it consistent.
- *
- *  - Sleeping uses Linux futexes on two event counters, not pthread
- *    condition variables.  glibc's process-shared condvar keeps per-waiter
- *    state inside the condvar, and a waiter SIGKILLed in pthread_cond_wait
- *    corrupts it: measured here (glibc 2.36), once a waiter had been killed,
- *    the second pthread_cond_signal after that woke nobody, and a live
- *    waiter slept forever.  A futex keeps no state of ours in the kernel, and a dead
- *    sleeper simply leaves the kernel's wait list.  The waiter reads the
- *    counter under the mutex, unlocks, and sleeps only if the counter still
- *    has that value (FUTEX_WAIT compares atomically); a waker changes the
- *    counter under the mutex.  So a wake-up can never fall between the
- *    check and the sleep.  FUTEX_WAIT_BITSET takes an absolute
- *    CLOCK_MONOTONIC deadline: an EINTR or a spurious wake-up just loops
- *    and waits again until the same deadline, and clock jumps do not matter.
- *
- *  - Wakers make a system call only when someone sleeps: a sleeper
- *    registers under the mutex (getters_to_wake, putters_to_wake), and a
- *    put or get reads that before deciding to call futex(WAKE).  A wake-up
- *    call wakes every sleeper of that side and clears the registrations, so
- *    while the woken sleeper is still getting up, the other end does not
- *    call again (note_change_for says why this matters).
- *
- *  - Before sleeping, a waiter spins for up to 50 us (less, or not at all,
- *    when recent spins were in vain: see "The spin adapts"), watching the
- *    other end's index without the lock.  A producer and a consumer on two cores
- *    then hand items over through the cache alone; a sleep and a wake-up
- *    cost system calls and a context switch each.  Measured on the 2-core
- *    VM, 1 producer and 1 consumer process, 8-byte items, capacity 64:
- *    ~5 M items/s with it, 2.2 M without (and 52 k/s at capacity 1, where
- *    every item would be a sleep and a wake-up).  Taking the mutex also
- *    tries a hundred times (trylock) before blocking, because glibc's
- *    robust mutex does not spin by itself and goes to the kernel on any
- *    contention: without that, 1.6 M items/s.
- *
- *  - For diagnosis, queue_waiters() counts who sleeps.  A counter would
- *    be wrong after a death: a sleeper killed in its sleep never gets to
- *    uncount itself.  So each sleeper holds a "presence" slot instead: a
- *    robust mutex of its own, and the side it sleeps on.  queue_waiters()
- *    counts the slots held by a live owner (trylock: EBUSY); the kernel
- *    releases a dead owner's slot at its death (EOWNERDEAD for the next
- *    taker), so the dead are never counted, at any instant.  The wake-up
- *    logic does not depend on this: a dead sleeper's registration in
- *    to_wake costs one needless futex(WAKE) call, and is cleared by it.
+ * TOP-COMMENT-PLACEHOLDER
  */
 #define _GNU_SOURCE
 #include "queue.h"
@@ -92,16 +32,28 @@ enum {
      * 50 us ~4.7 M, 100 us ~5.2 M; it costs CPU only when the other end
      * is slow. */
     WAIT_SPIN_NANOSECONDS = 50000,
-    /* Tries of the lock before blocking on it: the holder keeps it for a
+    /* Tries of a lock before blocking on it: the holder keeps it for a
      * memcpy and a few stores. */
     LOCK_SPINS = 100,
 };
 
 enum role { ROLE_NONE, ROLE_PUTTER, ROLE_GETTER };
 
+/* One side of the ring: the putters, or the getters. */
+struct side {
+    /* Held by the one putter (getter) at work; robust. */
+    pthread_mutex_t lock;
+    /* The other end's index as this side last read it: head for the
+     * putters, tail for the getters.  Only ever behind the real one, so
+     * a stale copy can only make the queue look fuller (emptier) than it
+     * is, and then it is read again.  Written holding `lock`. */
+    atomic_uint_fast64_t seen;
+};
+
 /* The getters, or the putters, that sleep. */
 struct sleepers {
     _Atomic uint32_t word; /* the futex word: changed to wake them */
+    atomic_int to_wake;    /* registered since the last wake-up call */
     atomic_int unslotted;  /* asleep without a presence slot (all taken) */
 };
 
@@ -110,24 +62,32 @@ struct presence {
     atomic_int role;       /* what its holder counted itself as */
 };
 
+/* Each group below is written by one side and read by the other as
+ * rarely as the design allows, so each has a cache line of its own: a
+ * line written on one core and read on the other moves between them. */
 struct queue {
-    /* Fixed at creation. */
+    /* Fixed at creation (closed: once), read by everyone: a line that
+     * stays in every core's cache. */
     uint64_t capacity;
     size_t item_max, slot_size, mapping_size;
-
-    /* Every put and get touches these: one cache line, so one transfer
-     * between cores per operation.  head and tail count every get and put
-     * ever made (64 bits never wrap); tail - head is the length.  They are
-     * written under the mutex and read without it while spinning, hence
-     * atomics (relaxed: the mutex orders everything that matters). */
-    _Alignas(CACHE_LINE) pthread_mutex_t mutex;
-    atomic_uint_fast64_t head, tail;
-    /* Sleepers registered since the last wake-up call (note_change_for). */
-    atomic_int getters_to_wake, putters_to_wake;
-
-    _Alignas(CACHE_LINE) struct sleepers getters, putters;
     atomic_bool closed;
-    atomic_uint_fast64_t owner_deaths;
+
+    /* The putters' line: a single producer keeps it in its own cache. */
+    _Alignas(CACHE_LINE) struct side put;
+    /* head and tail count every get and put ever made (64 bits never
+     * wrap); tail - head is the length.  tail is written by a putter
+     * holding put.lock, head by a getter holding get.lock; the other side
+     * reads it only when its `seen` copy says full (empty). */
+    _Alignas(CACHE_LINE) atomic_uint_fast64_t tail;
+    _Alignas(CACHE_LINE) struct side get;
+    _Alignas(CACHE_LINE) atomic_uint_fast64_t head;
+
+    /* Written only when someone goes to sleep or is woken; the other side
+     * reads to_wake on every put (get). */
+    _Alignas(CACHE_LINE) struct sleepers getters;
+    _Alignas(CACHE_LINE) struct sleepers putters;
+
+    _Alignas(CACHE_LINE) atomic_uint_fast64_t owner_deaths;
     atomic_int presence_used; /* slots [0, presence_used) have been used */
     struct presence presence[PRESENCE_SLOTS];
 
@@ -135,10 +95,8 @@ struct queue {
 };
 
 _Static_assert(sizeof(atomic_uint_fast64_t) == 8, "64-bit indexes");
-_Static_assert(offsetof(struct queue, putters_to_wake) + sizeof(atomic_int) -
-                       offsetof(struct queue, mutex) <=
-                   CACHE_LINE,
-               "the fields every put and get touches fit in one cache line");
+_Static_assert(sizeof(struct side) <= CACHE_LINE,
+               "a side's lock and its copy of the other index share one line");
 
 struct slot_header {
     size_t length;
@@ -151,75 +109,137 @@ static inline uint64_t load(atomic_uint_fast64_t *word)
     return atomic_load_explicit(word, memory_order_relaxed);
 }
 
+static inline uint64_t load_acquire(atomic_uint_fast64_t *word)
+{
+    return atomic_load_explicit(word, memory_order_acquire);
+}
+
 static unsigned char *slot_at(struct queue *queue, uint64_t index)
 {
     return queue->ring + (index % queue->capacity) * queue->slot_size;
 }
-
-/* Wake every sleeper, registered or about to be (called holding the lock:
- * a sleeper compares its ticket with the word, so one that reads the
- * word before this change will not sleep on it). */
-static void wake_everyone(struct queue *queue)
-{
-    atomic_store_explicit(&queue->getters_to_wake, 0, memory_order_relaxed);
-    atomic_store_explicit(&queue->putters_to_wake, 0, memory_order_relaxed);
-    atomic_fetch_add_explicit(&queue->getters.word, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&queue->putters.word, 1, memory_order_relaxed);
-    futex_wake(&queue->getters.word, INT_MAX, true);
-    futex_wake(&queue->putters.word, INT_MAX, true);
-}
-
-/* ---- The lock, and its repair ------------------------------------------ */
-
-/* The previous holder died holding the lock.  Called holding it. */
-static void repair(struct queue *queue)
-{
-    uint64_t head = load(&queue->head), tail = load(&queue->tail);
-    /* Every commit is one store, so this cannot break; if it does, the
-     * memory was overwritten by something else and nothing can be trusted. */
-    if (head > tail || tail - head > queue->capacity)
-        die_at(__FILE__, __LINE__, "queue: ring indexes corrupt after a death",
-               ENOTRECOVERABLE);
-    atomic_fetch_add_explicit(&queue->owner_deaths, 1, memory_order_relaxed);
-    /* It may have committed a put or get and died before waking anyone:
-     * wake everyone; each re-checks and sleeps again if it must. */
-    wake_everyone(queue);
-    CHECK_PT(pthread_mutex_consistent(&queue->mutex));
-}
-
-static void queue_lock(struct queue *queue)
-{
-    int rc = EBUSY;
-    for (int i = 0; i < LOCK_SPINS && rc == EBUSY; i++) {
-        rc = pthread_mutex_trylock(&queue->mutex);
-        if (rc == EBUSY)
-            cpu_relax();
-    }
-    if (rc == EBUSY)
-        rc = pthread_mutex_lock(&queue->mutex);
-    if (rc == EOWNERDEAD)
-        repair(queue);
-    else if (rc != 0)
-        die_at(__FILE__, __LINE__, "pthread_mutex_lock(queue)", rc);
-}
-
-static void queue_unlock(struct queue *queue)
-{
-    CHECK_PT(pthread_mutex_unlock(&queue->mutex));
-}
-
-/* ---- Presence slots: counting sleepers so that death uncounts them ---- */
 
 static struct sleepers *sleepers_of(struct queue *queue, int role)
 {
     return role == ROLE_GETTER ? &queue->getters : &queue->putters;
 }
 
-static atomic_int *to_wake(struct queue *queue, int role)
+/* ---- Waking ------------------------------------------------------------- */
+
+/* Called by a putter (getter) right after its commit, still holding its
+ * side's lock: wake the getters (putters) if one has registered to sleep
+ * since the last wake-up call.
+ *
+ * Why no sleeper is missed, with no lock shared by the two sides: the
+ * committer stores its index, then (fence) reads to_wake; a sleeper
+ * increments to_wake, then (fence) reads the word and the index again,
+ * and sleeps only if the index has not moved.  Two seq_cst fences put the
+ * two stores and the two loads in one order, so at least one of them sees
+ * the other's store: the committer sees the registration (and wakes), or
+ * the sleeper sees the new index (and does not sleep), or both.  And a
+ * sleeper that reads the word after this function bumped it also sees the
+ * commit (the fence before the bump is a release, the sleeper's load an
+ * acquire), while one that read it before is either woken by futex_wake
+ * or finds the word changed when it calls FUTEX_WAIT.
+ *
+ * It wakes them all, and then only if one has registered since the last
+ * wake-up call.  Waking all means a woken sleeper need not be tracked: each
+ * one re-checks and sleeps again if another took the item, and one that
+ * dies before re-checking takes no one's wake-up with it.  Waking only new
+ * registrations matters for speed: a sleeper needs microseconds to wake up,
+ * and the other end, meanwhile running at full speed, would otherwise make
+ * a futex call on every put or get (measured with the one-lock queue: 60
+ * calls per sleep, and runs that fell from 5 M items/s to 1 M).
+ *
+ * The system call is made holding our side's lock, which the woken do not
+ * need: they take the other side's.  So it delays only our own side, and
+ * a caller killed anywhere between its commit and the wake-up dies holding
+ * the lock, and the next holder's repair wakes everyone in its place. */
+static void wake_registered(struct sleepers *sleepers)
 {
-    return role == ROLE_GETTER ? &queue->getters_to_wake
-                               : &queue->putters_to_wake;
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&sleepers->to_wake, memory_order_relaxed) == 0)
+        return;
+    if (atomic_exchange_explicit(&sleepers->to_wake, 0,
+                                 memory_order_relaxed) == 0)
+        return;
+    atomic_fetch_add_explicit(&sleepers->word, 1, memory_order_release);
+    futex_wake(&sleepers->word, INT_MAX, true);
 }
+
+/* Wake every sleeper of both sides, registered or about to be: after a
+ * death, and at close.  Whatever the caller changed before calling this is
+ * seen by a sleeper that reads the new word (seq_cst bump), and one that
+ * read the old word is woken. */
+static void wake_everyone(struct queue *queue)
+{
+    struct sleepers *all[2] = {&queue->getters, &queue->putters};
+    for (int i = 0; i < 2; i++) {
+        atomic_store(&all[i]->to_wake, 0);
+        atomic_fetch_add(&all[i]->word, 1);
+        futex_wake(&all[i]->word, INT_MAX, true);
+    }
+}
+
+/* ---- The locks, and their repair ---------------------------------------- */
+
+/* The previous holder of `side`'s lock died holding it.  Called holding it.
+ * Our side's index cannot move (we hold the lock); the other side's can,
+ * and only grows, so it is read before and after ours: the invariant
+ * head <= tail <= head + capacity held at the instant ours was read for
+ * some value of theirs between the two readings. */
+static void repair(struct queue *queue, struct side *side)
+{
+    uint64_t head_low, head_high, tail_low, tail_high;
+    if (side == &queue->put) {
+        head_low = load_acquire(&queue->head);
+        tail_low = tail_high = load(&queue->tail);
+        head_high = load_acquire(&queue->head);
+    } else {
+        tail_low = load_acquire(&queue->tail);
+        head_low = head_high = load(&queue->head);
+        tail_high = load_acquire(&queue->tail);
+    }
+    /* Every commit is one store, so this cannot break; if it does, the
+     * memory was overwritten by something else and nothing can be trusted. */
+    if (head_low > tail_high || tail_low - head_high > queue->capacity)
+        die_at(__FILE__, __LINE__, "queue: ring indexes corrupt after a death",
+               ENOTRECOVERABLE);
+    /* The dead holder's copy of the other index was behind the truth, but
+     * reading it now would not be ordered after what it copied: start from
+     * what we just read (acquire) instead. */
+    atomic_store_explicit(&side->seen,
+                          side == &queue->put ? head_low : tail_low,
+                          memory_order_relaxed);
+    atomic_fetch_add_explicit(&queue->owner_deaths, 1, memory_order_relaxed);
+    /* It may have committed and died before waking anyone: wake everyone;
+     * each re-checks and sleeps again if it must. */
+    wake_everyone(queue);
+    CHECK_PT(pthread_mutex_consistent(&side->lock));
+}
+
+static void side_lock(struct queue *queue, struct side *side)
+{
+    int rc = EBUSY;
+    for (int i = 0; i < LOCK_SPINS && rc == EBUSY; i++) {
+        rc = pthread_mutex_trylock(&side->lock);
+        if (rc == EBUSY)
+            cpu_relax();
+    }
+    if (rc == EBUSY)
+        rc = pthread_mutex_lock(&side->lock);
+    if (rc == EOWNERDEAD)
+        repair(queue, side);
+    else if (rc != 0)
+        die_at(__FILE__, __LINE__, "pthread_mutex_lock(queue)", rc);
+}
+
+static void side_unlock(struct side *side)
+{
+    CHECK_PT(pthread_mutex_unlock(&side->lock));
+}
+
+/* ---- Presence slots: counting sleepers so that death uncounts them ---- */
 
 /* Called holding a presence mutex whose last holder died (EOWNERDEAD):
  * it no longer sleeps anywhere. */
@@ -298,17 +318,15 @@ static void spin_result(bool seen)
     }
 }
 
-/* Called holding the lock, when the caller must wait for the other end:
+/* Called holding no lock, when the caller must wait for the other end:
  * for `*watched` (tail for a getter, head for a putter) to move on from
- * `seen`, or for close().  Returns holding the lock again, after a change,
- * a wake-up, a signal, the deadline, or spuriously: the caller re-checks. */
+ * `seen`, or for close().  Returns after a change, a wake-up, a signal,
+ * the deadline, or spuriously: the caller re-checks. */
 static void wait_for_change(struct queue *queue, atomic_uint_fast64_t *watched,
                             uint64_t seen, int role, uint64_t deadline)
 {
-    queue_unlock(queue);
-
-    /* Spin first, without the lock and without registering, so the other
-     * end does not pay for a wake-up call either. */
+    /* Spin first, without registering, so the other end does not pay for
+     * a wake-up call either. */
     uint64_t allowance = spin_allowance();
     uint64_t spin_until = clock_nanoseconds() + allowance;
     if (spin_until > deadline)
@@ -325,34 +343,28 @@ static void wait_for_change(struct queue *queue, atomic_uint_fast64_t *watched,
         spin_result(load(watched) != seen);
     if (load(watched) != seen ||
         atomic_load_explicit(&queue->closed, memory_order_relaxed) ||
-        deadline_passed(deadline)) {
-        queue_lock(queue);
+        deadline_passed(deadline))
         return;
-    }
 
-    /* Sleep.  The presence slot is taken before the lock, so the lock is
-     * not held while looking for one. */
+    /* Sleep: register, then look again, then sleep on the ticket (see
+     * wake_registered for why this order misses no wake-up). */
     struct presence *presence = presence_claim(queue);
     struct sleepers *sleepers = sleepers_of(queue, role);
-    queue_lock(queue);
-    if (load(watched) != seen ||
-        atomic_load_explicit(&queue->closed, memory_order_relaxed)) {
-        if (presence != NULL)
-            CHECK_PT(pthread_mutex_unlock(&presence->mutex));
-        return;
-    }
-    /* Registered under the lock, so a waker (also under the lock) either
-     * sees us in to_wake, or changed the queue before we looked at it. */
-    atomic_fetch_add_explicit(to_wake(queue, role), 1, memory_order_relaxed);
     if (presence != NULL)
         atomic_store(&presence->role, role);
     else
         atomic_fetch_add(&sleepers->unslotted, 1);
-    uint32_t ticket = atomic_load_explicit(&sleepers->word,
-                                           memory_order_relaxed);
-    queue_unlock(queue);
-
-    futex_wait_until(&sleepers->word, ticket, deadline, true);
+    atomic_fetch_add_explicit(&sleepers->to_wake, 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_seq_cst);
+    uint32_t ticket =
+        atomic_load_explicit(&sleepers->word, memory_order_acquire);
+    if (load(watched) == seen &&
+        !atomic_load_explicit(&queue->closed, memory_order_acquire))
+        futex_wait_until(&sleepers->word, ticket, deadline, true);
+    /* A registration left behind when we did not sleep, or were woken by
+     * a signal or the deadline, costs the other end one needless wake-up
+     * call, which clears it: taking it back could take back someone
+     * else's. */
 
     if (presence != NULL) {
         atomic_store(&presence->role, ROLE_NONE);
@@ -360,29 +372,6 @@ static void wait_for_change(struct queue *queue, atomic_uint_fast64_t *watched,
     } else {
         atomic_fetch_sub(&sleepers->unslotted, 1);
     }
-    queue_lock(queue);
-}
-
-/* Called holding the lock after a change that the sleepers of `role` wait
- * for.  Returns the futex word to wake once the lock is released, or NULL.
- *
- * It wakes them all, and only if one has registered since the last wake-up
- * call.  Waking all means a woken sleeper need not be tracked: each one
- * re-checks and sleeps again if another took the item, and one that dies
- * before re-checking takes no one's wake-up with it.  Waking only new
- * registrations matters for speed: a sleeper needs microseconds to wake up
- * and retake the lock, and the other end, meanwhile running at full speed,
- * would otherwise make a futex call on every put or get (measured: 60 calls
- * per sleep, and runs that fell from 5 M items/s to 1 M). */
-static _Atomic uint32_t *note_change_for(struct queue *queue, int role)
-{
-    atomic_int *pending = to_wake(queue, role);
-    if (atomic_load_explicit(pending, memory_order_relaxed) == 0)
-        return NULL;
-    atomic_store_explicit(pending, 0, memory_order_relaxed);
-    _Atomic uint32_t *word = &sleepers_of(queue, role)->word;
-    atomic_fetch_add_explicit(word, 1, memory_order_relaxed);
-    return word;
 }
 
 /* ---- The API ------------------------------------------------------------- */
@@ -412,26 +401,29 @@ struct queue *queue_create(size_t capacity, size_t item_max)
     queue->item_max = item_max;
     queue->slot_size = slot_size;
     queue->mapping_size = mapping_size;
+    atomic_init(&queue->closed, false);
 
     pthread_mutexattr_t attributes;
     CHECK_PT(pthread_mutexattr_init(&attributes));
     CHECK_PT(pthread_mutexattr_setpshared(&attributes, PTHREAD_PROCESS_SHARED));
     CHECK_PT(pthread_mutexattr_setrobust(&attributes, PTHREAD_MUTEX_ROBUST));
-    CHECK_PT(pthread_mutex_init(&queue->mutex, &attributes));
+    CHECK_PT(pthread_mutex_init(&queue->put.lock, &attributes));
+    CHECK_PT(pthread_mutex_init(&queue->get.lock, &attributes));
     for (int i = 0; i < PRESENCE_SLOTS; i++) {
         CHECK_PT(pthread_mutex_init(&queue->presence[i].mutex, &attributes));
         atomic_init(&queue->presence[i].role, ROLE_NONE);
     }
     CHECK_PT(pthread_mutexattr_destroy(&attributes));
+    atomic_init(&queue->put.seen, 0);
+    atomic_init(&queue->get.seen, 0);
     atomic_init(&queue->head, 0);
     atomic_init(&queue->tail, 0);
-    atomic_init(&queue->getters_to_wake, 0);
-    atomic_init(&queue->putters_to_wake, 0);
-    atomic_init(&queue->getters.word, 0);
-    atomic_init(&queue->getters.unslotted, 0);
-    atomic_init(&queue->putters.word, 0);
-    atomic_init(&queue->putters.unslotted, 0);
-    atomic_init(&queue->closed, false);
+    struct sleepers *all[2] = {&queue->getters, &queue->putters};
+    for (int i = 0; i < 2; i++) {
+        atomic_init(&all[i]->word, 0);
+        atomic_init(&all[i]->to_wake, 0);
+        atomic_init(&all[i]->unslotted, 0);
+    }
     atomic_init(&queue->owner_deaths, 0);
     atomic_init(&queue->presence_used, 0);
     return queue;
@@ -441,10 +433,37 @@ void queue_destroy(struct queue *queue)
 {
     if (queue == NULL)
         return;
-    CHECK_PT(pthread_mutex_destroy(&queue->mutex));
+    CHECK_PT(pthread_mutex_destroy(&queue->put.lock));
+    CHECK_PT(pthread_mutex_destroy(&queue->get.lock));
     for (int i = 0; i < PRESENCE_SLOTS; i++)
         CHECK_PT(pthread_mutex_destroy(&queue->presence[i].mutex));
     CHECK(munmap(queue, queue->mapping_size));
+}
+
+/* Called holding put.lock: is there a free slot at `tail`?  The real head
+ * is read only when our copy says full (acquire: the getter that freed a
+ * slot has finished reading it before we overwrite it). */
+static bool has_room(struct queue *queue, uint64_t tail)
+{
+    uint64_t head = load(&queue->put.seen);
+    if (tail - head < queue->capacity)
+        return true;
+    head = load_acquire(&queue->head);
+    atomic_store_explicit(&queue->put.seen, head, memory_order_relaxed);
+    return tail - head < queue->capacity;
+}
+
+/* Called holding get.lock: is there an item at `head`?  The real tail is
+ * read only when our copy says empty (acquire: the putter's copy into the
+ * slot is complete before we read it). */
+static bool has_item(struct queue *queue, uint64_t head)
+{
+    uint64_t tail = load(&queue->get.seen);
+    if (tail != head)
+        return true;
+    tail = load_acquire(&queue->tail);
+    atomic_store_explicit(&queue->get.seen, tail, memory_order_relaxed);
+    return tail != head;
 }
 
 enum queue_status queue_put(struct queue *queue, const void *item, size_t size,
@@ -454,37 +473,43 @@ enum queue_status queue_put(struct queue *queue, const void *item, size_t size,
         return QUEUE_TOO_BIG;
     uint64_t deadline = deadline_after(timeout);
     enum queue_status status = QUEUE_OK;
-    queue_lock(queue);
+    side_lock(queue, &queue->put);
+    uint64_t tail;
     for (;;) {
-        uint64_t head = load(&queue->head), tail = load(&queue->tail);
+        /* Only a holder of put.lock writes tail, and close() sets closed
+         * holding it too: a put either commits before the close or sees
+         * it. */
+        tail = load(&queue->tail);
         if (atomic_load_explicit(&queue->closed, memory_order_relaxed))
             status = QUEUE_CLOSED;
-        else if (tail - head < queue->capacity)
+        else if (has_room(queue, tail))
             break;
         else if (timeout == 0)
             status = QUEUE_FULL;
         else if (deadline_passed(deadline))
             status = QUEUE_TIMEOUT;
         else {
+            /* Wait without the lock: the other putters may give up (a
+             * timeout) or be woken by close() meanwhile. */
+            uint64_t head = load(&queue->put.seen);
+            side_unlock(&queue->put);
             wait_for_change(queue, &queue->head, head, ROLE_PUTTER, deadline);
+            side_lock(queue, &queue->put);
             continue;
         }
-        queue_unlock(queue);
+        side_unlock(&queue->put);
         return status;
     }
-    uint64_t tail = load(&queue->tail);
     unsigned char *slot = slot_at(queue, tail);
     struct slot_header header = {.length = size};
     memcpy(slot, &header, sizeof header);
     if (size > 0)
         memcpy(slot + sizeof header, item, size);
-    /* The commit: the item is in the queue from this store on. */
-    atomic_store_explicit(&queue->tail, tail + 1, memory_order_relaxed);
-    _Atomic uint32_t *wake = note_change_for(queue, ROLE_GETTER);
-    queue_unlock(queue);
-    if (wake != NULL)
-        /* after unlocking: no waiting for us */
-        futex_wake(wake, INT_MAX, true);
+    /* The commit: the item is in the queue from this store on (release:
+     * with it, the copy above). */
+    atomic_store_explicit(&queue->tail, tail + 1, memory_order_release);
+    wake_registered(&queue->getters);
+    side_unlock(&queue->put);
     return QUEUE_OK;
 }
 
@@ -493,25 +518,32 @@ enum queue_status queue_get(struct queue *queue, void *item, size_t capacity,
 {
     uint64_t deadline = deadline_after(timeout);
     enum queue_status status = QUEUE_OK;
-    queue_lock(queue);
+    side_lock(queue, &queue->get);
+    uint64_t head;
     for (;;) {
-        uint64_t head = load(&queue->head), tail = load(&queue->tail);
-        if (head != tail)
+        head = load(&queue->head); /* only a holder of get.lock writes it */
+        if (has_item(queue, head))
             break; /* items first, even after close: drain */
-        else if (atomic_load_explicit(&queue->closed, memory_order_relaxed))
+        /* Closed, and then still empty: a put that returned OK committed
+         * before close() set closed (both hold put.lock), so once we have
+         * seen closed (acquire), a re-read of tail shows its item. */
+        if (atomic_load_explicit(&queue->closed, memory_order_acquire)) {
+            if (has_item(queue, head))
+                break;
             status = QUEUE_CLOSED;
-        else if (timeout == 0)
+        } else if (timeout == 0)
             status = QUEUE_EMPTY;
         else if (deadline_passed(deadline))
             status = QUEUE_TIMEOUT;
         else {
-            wait_for_change(queue, &queue->tail, tail, ROLE_GETTER, deadline);
+            side_unlock(&queue->get);
+            wait_for_change(queue, &queue->tail, head, ROLE_GETTER, deadline);
+            side_lock(queue, &queue->get);
             continue;
         }
-        queue_unlock(queue);
+        side_unlock(&queue->get);
         return status;
     }
-    uint64_t head = load(&queue->head);
     const unsigned char *slot = slot_at(queue, head);
     struct slot_header header;
     memcpy(&header, slot, sizeof header);
@@ -520,17 +552,16 @@ enum queue_status queue_get(struct queue *queue, void *item, size_t capacity,
         die_at(__FILE__, __LINE__, "queue: a committed slot is corrupt",
                ENOTRECOVERABLE);
     if (header.length > capacity) {
-        queue_unlock(queue);
+        side_unlock(&queue->get);
         return QUEUE_TOO_BIG; /* it stays at the front */
     }
     if (header.length > 0)
         memcpy(item, slot + sizeof header, header.length);
-    /* The commit: the slot is free from this store on. */
-    atomic_store_explicit(&queue->head, head + 1, memory_order_relaxed);
-    _Atomic uint32_t *wake = note_change_for(queue, ROLE_PUTTER);
-    queue_unlock(queue);
-    if (wake != NULL)
-        futex_wake(wake, INT_MAX, true);
+    /* The commit: the slot is free from this store on (release: our copy
+     * out is complete before a putter may overwrite it). */
+    atomic_store_explicit(&queue->head, head + 1, memory_order_release);
+    wake_registered(&queue->putters);
+    side_unlock(&queue->get);
     if (size != NULL)
         *size = header.length;
     return QUEUE_OK;
@@ -538,17 +569,17 @@ enum queue_status queue_get(struct queue *queue, void *item, size_t capacity,
 
 void queue_close(struct queue *queue)
 {
-    queue_lock(queue);
-    atomic_store_explicit(&queue->closed, true, memory_order_relaxed);
+    side_lock(queue, &queue->put);
+    atomic_store_explicit(&queue->closed, true, memory_order_release);
     /* Every sleeper must see this, counted or not: close happens once, so
      * waking everyone unconditionally costs nothing that matters. */
     wake_everyone(queue);
-    queue_unlock(queue);
+    side_unlock(&queue->put);
 }
 
 size_t queue_length(struct queue *queue)
 {
-    /* Without the lock: head and tail only grow.  If tail did not move
+    /* Without the locks: head and tail only grow.  If tail did not move
      * while head was read, tail - head was the length at that instant. */
     for (int attempt = 0; attempt < 100; attempt++) {
         uint64_t tail = load(&queue->tail);

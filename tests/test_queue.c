@@ -588,8 +588,8 @@ END_TEST
 START_TEST(putter_dies_holding_the_lock)
 {
     struct queue *queue = queue_create(4, sizeof(uint64_t));
-    /* A getter sleeps meanwhile: the repair wakes it (it must tell that
-     * wake-up from an item, and go back to sleep). */
+    /* A getter sleeps meanwhile.  It never needs the put lock, so the
+     * death must not stop it from getting later items. */
     struct child_job get_job = {.queue = queue, .value = 31,
                                 .timeout = QUEUE_BLOCK};
     struct proc getter, dying;
@@ -606,15 +606,15 @@ START_TEST(putter_dies_holding_the_lock)
     /* Nothing half-put is visible (queue_length takes no lock). */
     ck_assert_uint_eq(queue_length(queue), 0);
     ck_assert_uint_eq(queue_owner_deaths(queue), 0);
-    /* The next locker repairs the lock, and the repair wakes the getter. */
+    /* A get takes the get lock, not the dead putter's: nothing to repair,
+     * and the getter still sleeps, still counted. */
     get_number(queue, QUEUE_NOWAIT, QUEUE_EMPTY);
-    ck_assert_uint_eq(queue_owner_deaths(queue), 1);
-    clock_sleep(0.05);
-    ck_assert_msg(proc_is_alive(&getter),
-                  "the getter returned on the repair's wake-up (exit %d)",
-                  getter.exitcode);
+    ck_assert_uint_eq(queue_owner_deaths(queue), 0);
     ck_assert(wait_for_waiters(queue, 0, 1, 2.0));
+    /* The next putter repairs the put lock, and its item reaches the
+     * getter that slept through the death. */
     put_number(queue, 31, QUEUE_NOWAIT, QUEUE_OK);
+    ck_assert_uint_eq(queue_owner_deaths(queue), 1);
     join_ok(&getter, QUEUE_OK);
     /* And the lock works as before. */
     put_number(queue, 32, QUEUE_NOWAIT, QUEUE_OK);
@@ -641,6 +641,40 @@ START_TEST(getter_dies_holding_the_lock)
     ck_assert_uint_eq(get_number(queue, QUEUE_NOWAIT, QUEUE_OK), 1);
     ck_assert_uint_eq(queue_owner_deaths(queue), 1);
     ck_assert_uint_eq(get_number(queue, QUEUE_NOWAIT, QUEUE_OK), 2);
+    get_number(queue, QUEUE_NOWAIT, QUEUE_EMPTY);
+    queue_destroy(queue);
+}
+END_TEST
+
+/* The get lock's twin of putter_dies_holding_the_lock: a putter sleeps on
+ * a full queue while a getter dies holding the get lock.  The putter does
+ * not need that lock, so it must still be woken by the next get (which
+ * repairs the lock). */
+START_TEST(getter_dies_holding_the_lock_while_a_putter_sleeps)
+{
+    struct queue *queue = queue_create(2, sizeof(uint64_t));
+    put_number(queue, 1, QUEUE_NOWAIT, QUEUE_OK);
+    put_number(queue, 2, QUEUE_NOWAIT, QUEUE_OK);
+    struct child_job put_job = {.queue = queue, .value = 3,
+                                .timeout = 10.0 * time_scale()};
+    struct proc putter, dying;
+    proc_start(&putter, "putter", put_one, &put_job);
+    ck_assert(wait_for_waiters(queue, 1, 0, 2.0));
+
+    struct child_job get_job = {.queue = queue};
+    proc_start(&dying, "dying-getter", get_into_unwritable_memory, &get_job);
+    ck_assert(proc_join(&dying, 5.0 * time_scale()));
+    ck_assert_int_eq(dying.exitcode, -SIGSEGV);
+    /* Nothing was taken: still full, the putter still asleep. */
+    ck_assert_uint_eq(queue_length(queue), 2);
+    ck_assert(wait_for_waiters(queue, 1, 0, 2.0));
+    ck_assert_uint_eq(queue_owner_deaths(queue), 0);
+
+    ck_assert_uint_eq(get_number(queue, QUEUE_NOWAIT, QUEUE_OK), 1);
+    ck_assert_uint_eq(queue_owner_deaths(queue), 1);
+    join_ok(&putter, QUEUE_OK);
+    ck_assert_uint_eq(get_number(queue, QUEUE_NOWAIT, QUEUE_OK), 2);
+    ck_assert_uint_eq(get_number(queue, QUEUE_NOWAIT, QUEUE_OK), 3);
     get_number(queue, QUEUE_NOWAIT, QUEUE_EMPTY);
     queue_destroy(queue);
 }
@@ -920,6 +954,182 @@ START_TEST(million_items_three_producer_and_three_consumer_processes)
 }
 END_TEST
 
+/* Several putter and several getter processes at once: with two locks, a
+ * putter and a getter run concurrently, each trusting its copy of the
+ * other's index.  Every item must arrive exactly once (a count and a sum),
+ * at the capacities where the queue turns full and empty all the time
+ * (1: every put waits for a get) and where it rarely does.  A lost
+ * wake-up shows as a get or put that times out. */
+struct exactly_once {
+    struct queue *queue;
+    uint64_t per_producer;
+    atomic_ullong count, sum; /* of the items got */
+};
+
+struct exactly_once_role {
+    struct exactly_once *shared;
+    uint64_t first; /* a producer puts first, first + 1, ... */
+};
+
+static int put_numbers(void *arg)
+{
+    const struct exactly_once_role *self = arg;
+    for (uint64_t i = 0; i < self->shared->per_producer; i++) {
+        uint64_t value = self->first + i;
+        if (queue_put(self->shared->queue, &value, sizeof value,
+                      10.0 * time_scale()) != QUEUE_OK)
+            return 1;
+    }
+    return 0;
+}
+
+static int get_numbers(void *arg)
+{
+    struct exactly_once *shared = ((const struct exactly_once_role *)arg)->shared;
+    for (;;) {
+        uint64_t value;
+        size_t size;
+        enum queue_status status = queue_get(shared->queue, &value,
+                                             sizeof value, &size,
+                                             10.0 * time_scale());
+        if (status == QUEUE_CLOSED)
+            return 0;
+        if (status != QUEUE_OK || size != sizeof value)
+            return 2;
+        atomic_fetch_add(&shared->count, 1);
+        atomic_fetch_add(&shared->sum, value);
+    }
+}
+
+START_TEST(many_putter_and_getter_processes_each_item_once)
+{
+    enum { PUTTERS = 3, GETTERS = 3 };
+    const uint64_t per_producer = 33334, total = PUTTERS * per_producer;
+    const size_t capacities[] = {1, 4, 256};
+    struct exactly_once *shared = shared_memory(sizeof *shared);
+    for (size_t c = 0; c < sizeof capacities / sizeof *capacities; c++) {
+        shared->queue = queue_create(capacities[c], sizeof(uint64_t));
+        shared->per_producer = per_producer;
+        atomic_store(&shared->count, 0);
+        atomic_store(&shared->sum, 0);
+        struct exactly_once_role roles[PUTTERS];
+        struct proc putters[PUTTERS], getters[GETTERS];
+        for (int p = 0; p < PUTTERS; p++)
+            roles[p] = (struct exactly_once_role){
+                .shared = shared, .first = 1 + (uint64_t)p * per_producer};
+        for (int g = 0; g < GETTERS; g++)
+            proc_start(&getters[g], "getter", get_numbers, &roles[0]);
+        for (int p = 0; p < PUTTERS; p++)
+            proc_start(&putters[p], "putter", put_numbers, &roles[p]);
+        for (int p = 0; p < PUTTERS; p++)
+            join_ok(&putters[p], 0);
+        queue_close(shared->queue);
+        for (int g = 0; g < GETTERS; g++)
+            join_ok(&getters[g], 0);
+        /* Items 1 ... total: total (total + 1) / 2. */
+        ck_assert_msg(atomic_load(&shared->count) == total,
+                      "capacity %zu: %llu items got of %llu put", capacities[c],
+                      (unsigned long long)atomic_load(&shared->count),
+                      (unsigned long long)total);
+        ck_assert_msg(atomic_load(&shared->sum) == total * (total + 1) / 2,
+                      "capacity %zu: the items got are not the items put",
+                      capacities[c]);
+        ck_assert_uint_eq(queue_length(shared->queue), 0);
+        ck_assert_uint_eq(queue_owner_deaths(shared->queue), 0);
+        queue_destroy(shared->queue);
+    }
+    munmap(shared, sizeof *shared);
+}
+END_TEST
+
+/* close() racing with puts and gets in other processes: every item a put
+ * returned OK for must still be got, by getters that were getting while
+ * the close happened (a getter that saw "empty, closed" without looking
+ * at tail again would return CLOSED with items left behind; a put that
+ * committed after the close would leave one nobody gets). */
+struct close_race {
+    struct queue *queue;
+    atomic_ullong put_count, put_sum, got_count, got_sum;
+};
+
+struct close_race_role {
+    struct close_race *shared;
+    uint64_t first;
+};
+
+static int put_until_closed(void *arg)
+{
+    const struct close_race_role *self = arg;
+    for (uint64_t value = self->first;; value++) {
+        enum queue_status status = queue_put(self->shared->queue, &value,
+                                             sizeof value, 10.0 * time_scale());
+        if (status == QUEUE_CLOSED)
+            return 0;
+        if (status != QUEUE_OK)
+            return 1;
+        atomic_fetch_add(&self->shared->put_count, 1);
+        atomic_fetch_add(&self->shared->put_sum, value);
+    }
+}
+
+static int get_until_closed(void *arg)
+{
+    struct close_race *shared = ((const struct close_race_role *)arg)->shared;
+    for (;;) {
+        uint64_t value;
+        enum queue_status status = queue_get(shared->queue, &value,
+                                             sizeof value, NULL,
+                                             10.0 * time_scale());
+        if (status == QUEUE_CLOSED)
+            return 0;
+        if (status != QUEUE_OK)
+            return 2;
+        atomic_fetch_add(&shared->got_count, 1);
+        atomic_fetch_add(&shared->got_sum, value);
+    }
+}
+
+START_TEST(close_racing_with_puts_loses_no_item)
+{
+    enum { ROUNDS = 20, PUTTERS = 2, GETTERS = 2 };
+    struct close_race *shared = shared_memory(sizeof *shared);
+    unsigned seed = 2024;
+    for (int round = 0; round < ROUNDS; round++) {
+        shared->queue = queue_create(round % 2 == 0 ? 4 : 64,
+                                     sizeof(uint64_t));
+        atomic_store(&shared->put_count, 0);
+        atomic_store(&shared->put_sum, 0);
+        atomic_store(&shared->got_count, 0);
+        atomic_store(&shared->got_sum, 0);
+        struct close_race_role roles[PUTTERS];
+        struct proc putters[PUTTERS], getters[GETTERS];
+        for (int p = 0; p < PUTTERS; p++) {
+            roles[p] = (struct close_race_role){
+                .shared = shared, .first = (uint64_t)(p + 1) << 40};
+            proc_start(&putters[p], "putter", put_until_closed, &roles[p]);
+        }
+        for (int g = 0; g < GETTERS; g++)
+            proc_start(&getters[g], "getter", get_until_closed, &roles[0]);
+        clock_sleep((double)(rand_r(&seed) % 3000) / 1e6);
+        queue_close(shared->queue);
+        for (int p = 0; p < PUTTERS; p++)
+            join_ok(&putters[p], 0);
+        for (int g = 0; g < GETTERS; g++)
+            join_ok(&getters[g], 0);
+        ck_assert_msg(atomic_load(&shared->got_count) ==
+                          atomic_load(&shared->put_count),
+                      "round %d: %llu items put OK, %llu got", round,
+                      (unsigned long long)atomic_load(&shared->put_count),
+                      (unsigned long long)atomic_load(&shared->got_count));
+        ck_assert_uint_eq(atomic_load(&shared->got_sum),
+                          atomic_load(&shared->put_sum));
+        ck_assert_uint_eq(queue_length(shared->queue), 0);
+        queue_destroy(shared->queue);
+    }
+    munmap(shared, sizeof *shared);
+}
+END_TEST
+
 /* The same contract between threads of one process (and, under TSan, a
  * check that every byte handed over is ordered by the queue's lock). */
 struct thread_role {
@@ -1002,6 +1212,7 @@ Suite *queue_suite(void)
     tcase_add_test(deaths, getter_killed_while_blocked);
     tcase_add_test(deaths, putter_dies_holding_the_lock);
     tcase_add_test(deaths, getter_dies_holding_the_lock);
+    tcase_add_test(deaths, getter_dies_holding_the_lock_while_a_putter_sleeps);
     tcase_add_test(deaths, processes_killed_at_random_instants);
     suite_add_tcase(suite, deaths);
 
@@ -1011,6 +1222,8 @@ Suite *queue_suite(void)
     tcase_add_test(traffic,
                    million_items_three_producer_and_three_consumer_processes);
     tcase_add_test(traffic, producer_and_consumer_threads);
+    tcase_add_test(traffic, many_putter_and_getter_processes_each_item_once);
+    tcase_add_test(traffic, close_racing_with_puts_loses_no_item);
     suite_add_tcase(suite, traffic);
     return suite;
 }
