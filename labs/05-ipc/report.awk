@@ -30,7 +30,7 @@ file == 3 {
 
 END {
     print "Two processes pass messages three ways: the queue (common/queue.c: a ring of"
-    print "slots in shared memory, a robust mutex, futexes to sleep on), the channel"
+    print "slots in shared memory, a robust mutex per side, futexes to sleep on), the channel"
     print "(common/channel.c: two pipes and a framing, what Python's `Pipe()` does) and a"
     print "raw pipe, the baseline, measured in the same run: the transports alternate"
     print "within each repetition. Every message is checked on arrival (a sequence"
