@@ -22,8 +22,8 @@
  * unexpected system failure stops the program (checked.h).
  *
  * Survival: a process may die at any instant -- killed while it waits, or
- * even while it holds the queue's lock in the middle of a put or get.  The
- * next process to take the lock repairs it (see queue.c); the queue stays
+ * even while it holds one of the queue's two locks (the putters' or the
+ * getters') mid-call.  The next process to take that lock repairs it (see queue.c); the queue stays
  * usable, no item is duplicated, and the only item that can be lost is the
  * one the dead process was itself putting or getting.
  */
@@ -82,7 +82,7 @@ enum queue_status queue_get(struct queue *queue, void *item, size_t capacity,
  * process, is woken to see it.  Closing twice is harmless. */
 void queue_close(struct queue *queue);
 
-/* Items in the queue now.  Read without the lock: exact when nobody is
+/* Items in the queue now.  Read without a lock: exact when nobody is
  * putting or getting, and otherwise a value the queue held a moment ago. */
 size_t queue_length(struct queue *queue);
 
@@ -96,14 +96,14 @@ const char *queue_status_name(enum queue_status status);
  * counted once it sleeps.  A waiter that was killed while asleep is not
  * counted: the kernel releases the slot it held (robust mutex, see
  * queue.c), and this call notices.  Never blocks and never takes the
- * queue's lock, so a diagnosis can call it whatever state the queue is in. */
+ * queue's locks, so a diagnosis can call it whatever state the queue is in. */
 struct queue_waiters {
     int putters, getters;
 };
 struct queue_waiters queue_waiters(struct queue *queue);
 
-/* How many times a process or thread died holding the queue's lock and the
- * next one to take it repaired it (pthread_mutex_consistent).  0 in a run
+/* How many times a process or thread died holding one of the queue's locks
+ * and the next one to take it repaired it (pthread_mutex_consistent).  0 in a run
  * where nobody died mid-call. */
 uint64_t queue_owner_deaths(struct queue *queue);
 
