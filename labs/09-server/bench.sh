@@ -196,8 +196,7 @@ echo "server,requests,server_user_s,server_kernel_s,client_user_s,client_kernel_
 tick=$(getconf CLK_TCK)
 server_ticks() {   # "user kernel" clock ticks of $peer_pid and its children
     local pid stat fields user=0 kernel=0
-    # The peer's children, from the kernel's own list (no procps needed).
-    for pid in $peer_pid $(cat /proc/"$peer_pid"/task/*/children 2>/dev/null); do
+    for pid in $peer_pid $(pgrep -P "$peer_pid"); do
         stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
         read -r -a fields <<< "${stat##*) }"   # after "pid (comm) ": state is field 0
         user=$((user + fields[11])) kernel=$((kernel + fields[12]))
