@@ -34,6 +34,8 @@ have_package libopenmpi-dev || missing+=(libopenmpi-dev)
 # h2load as a second load client.
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 command -v h2load >/dev/null 2>&1 || missing+=(nghttp2-client)
+# and pgrep, to find a peer's workers for its CPU per request
+command -v pgrep >/dev/null 2>&1 || missing+=(procps)
 
 if [ ${#missing[@]} -eq 0 ]; then
     echo "deps: everything is installed"
